@@ -1,0 +1,1 @@
+//! ION GraphQL client.

@@ -1,0 +1,21 @@
+//! netsuite-ion-sync: keeps purchasing in NetSuite and receiving in First Resonance ION in step,
+//! by polling both sides and remembering what it did in an embedded sled store.
+//!
+//! # Layout
+//! - [`config`]: the one TOML file (+ `NSION_*` environment overrides), parsed into typed settings.
+//! - [`store`]: the only module that knows sled: checkpoints, link table, open problems.
+//! - [`netsuite`]: NetSuite client (M2M OAuth 2.0, SuiteQL, record API, item receipts).
+//! - [`ion`]: ION GraphQL client (Keycloak client credentials, the daemon's documents).
+//! - [`retry`]: the backoff policy both clients share.
+//! - [`sandbox`]: faithful NetSuite and ION simulators (tests and the `sandbox` command).
+//! - [`telemetry`]: logging set-up (human on a terminal, JSON under systemd).
+//! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
+
+pub mod cli;
+pub mod config;
+pub mod ion;
+pub mod netsuite;
+pub mod retry;
+pub mod sandbox;
+pub mod store;
+pub mod telemetry;

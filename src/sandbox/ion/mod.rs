@@ -1,0 +1,1 @@
+//! ION simulator (see issue "ION client and simulator").

@@ -1,0 +1,6 @@
+//! Simulators of NetSuite and ION, faithful to `shared/reference/`, not to this daemon.
+//! They serve over real HTTP on loopback (port 0) for tests, benchmarks and `sandbox`.
+
+pub mod faults;
+pub mod ion;
+pub mod netsuite;

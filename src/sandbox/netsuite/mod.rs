@@ -1,0 +1,1 @@
+//! NetSuite simulator (see issue "NetSuite client and simulator").
