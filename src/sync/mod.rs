@@ -12,8 +12,10 @@
 //! - [`status`]: NetSuite status letter → ION status (SPEC §3.1 table).
 //! - [`hash`]: content hash of a NetSuite PO, so an unchanged PO costs no ION call.
 //! - [`attrs`]: NetSuite field text → typed ION attribute value, and tolerant comparison.
+//! - [`plan`]: NetSuite PO → ordered ION changes (issue #5).
 
 pub mod attrs;
 pub mod hash;
 pub mod model;
+pub mod plan;
 pub mod status;
