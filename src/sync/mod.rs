@@ -13,9 +13,11 @@
 //! - [`hash`]: content hash of a NetSuite PO, so an unchanged PO costs no ION call.
 //! - [`attrs`]: NetSuite field text → typed ION attribute value, and tolerant comparison.
 //! - [`plan`]: NetSuite PO → ordered ION changes (issue #5).
+//! - [`receipts_plan`]: ION receipt items → NetSuite item receipts (issue #6).
 
 pub mod attrs;
 pub mod hash;
 pub mod model;
 pub mod plan;
+pub mod receipts_plan;
 pub mod status;
