@@ -268,6 +268,25 @@ pub struct FieldMap {
     pub ion_type: AttrType,
 }
 
+/// Builds an attribute map from the config's `key = field` table and the ION attribute types
+/// (from ION's attribute definitions, as `doctor` reads them). A key ION does not define is
+/// treated as text; `doctor` is where a missing definition is reported.
+pub fn field_maps(
+    config: &BTreeMap<String, String>,
+    ion_types: &BTreeMap<String, AttrType>,
+) -> BTreeMap<String, FieldMap> {
+    config
+        .iter()
+        .map(|(key, field)| {
+            let fm = FieldMap {
+                field: field.clone(),
+                ion_type: ion_types.get(key).copied().unwrap_or_default(),
+            };
+            (key.clone(), fm)
+        })
+        .collect()
+}
+
 /// The mapping part of the config the planner needs (SPEC §10 `[mapping]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MappingConfig {
@@ -399,6 +418,20 @@ mod tests {
         assert_eq!(po.field("trandate"), Some(Some("2026-01-02".into())));
         assert_eq!(po.field("duedate"), Some(None));
         assert_eq!(po.field("custbody_missing"), None);
+    }
+
+    #[test]
+    fn field_maps_take_types_from_ion_definitions() {
+        let config: BTreeMap<String, String> = [
+            ("Budget".to_string(), "custbody_budget".to_string()),
+            ("Requester".to_string(), "custbody_requestor".to_string()),
+        ]
+        .into();
+        let types: BTreeMap<String, AttrType> = [("Budget".to_string(), AttrType::Number)].into();
+        let maps = field_maps(&config, &types);
+        assert_eq!(maps["Budget"].ion_type, AttrType::Number);
+        assert_eq!(maps["Budget"].field, "custbody_budget");
+        assert_eq!(maps["Requester"].ion_type, AttrType::Text);
     }
 
     #[test]

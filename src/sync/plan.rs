@@ -199,6 +199,102 @@ impl Change {
     }
 }
 
+impl PoField {
+    /// The field's name in logs and `--dry-run` output.
+    pub fn name(&self) -> &str {
+        match self {
+            PoField::Supplier(_) => "supplier",
+            PoField::Description(_) => "description",
+            PoField::OrderedAt(_) => "orderedAt",
+            PoField::NeedDate(_) => "needDate",
+            PoField::Attribute { key, .. } => key,
+        }
+    }
+}
+
+impl LineField {
+    /// The field's name in logs and `--dry-run` output.
+    pub fn name(&self) -> &str {
+        match self {
+            LineField::Part(_) => "part",
+            LineField::Quantity(_) => "quantity",
+            LineField::Cost(_) => "cost",
+            LineField::Description(_) => "description",
+            LineField::EstimatedArrivalDate(_) => "estimatedArrivalDate",
+            LineField::Attribute { key, .. } => key,
+        }
+    }
+}
+
+fn opt_status(s: &Option<IonStatus>) -> &'static str {
+    s.map(IonStatus::as_str).unwrap_or("no status")
+}
+
+impl std::fmt::Display for LineRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineRef::Ion(id) => write!(f, "ION line {id}"),
+            LineRef::New { ns_line_id } => write!(f, "the new line for NetSuite line {ns_line_id}"),
+        }
+    }
+}
+
+/// One line per change, for the apply log and `--dry-run`.
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |v: Vec<&str>| v.join(", ");
+        match self {
+            Change::CreateSupplier { vendor_id, name } => {
+                write!(
+                    f,
+                    "create supplier {name:?} for NetSuite vendor {vendor_id}"
+                )
+            }
+            Change::CreatePo {
+                status, attributes, ..
+            } => write!(
+                f,
+                "create PO as {status} with attributes {}",
+                names(attributes.keys().map(String::as_str).collect())
+            ),
+            Change::UpdatePoHeader { fields, .. } => write!(
+                f,
+                "update PO {}",
+                names(fields.iter().map(PoField::name).collect())
+            ),
+            Change::MovePoToDraft { from } => {
+                write!(
+                    f,
+                    "move PO from {} to DRAFT for line edits",
+                    opt_status(from)
+                )
+            }
+            Change::CreateLine(l) => write!(
+                f,
+                "create line for NetSuite line {} (part {}, quantity {}, cost {})",
+                l.ns_line_id, l.part_id, l.quantity, l.cost
+            ),
+            Change::UpdateLine {
+                ion_line_id,
+                ns_line_id,
+                fields,
+                ..
+            } => write!(
+                f,
+                "update ION line {ion_line_id} (NetSuite line {ns_line_id}) {}",
+                names(fields.iter().map(LineField::name).collect())
+            ),
+            Change::CancelLine { line, reason, .. } => write!(f, "cancel {line} ({reason:?})"),
+            Change::DeleteLine { ion_line_id, .. } => write!(f, "delete ION line {ion_line_id}"),
+            Change::MovePoBack { to } => write!(f, "move PO back to {to}"),
+            Change::SetPoStatus { from, to } => {
+                write!(f, "set PO status {} -> {to}", opt_status(from))
+            }
+            Change::DeletePo { ion_po_id } => write!(f, "delete ION PO {ion_po_id}"),
+        }
+    }
+}
+
 /// Something an admin must act on: logged as a **warning** and stored as an open problem on
 /// the PO. Re-planning produces it again until the cause is gone; a problem whose key a later
 /// plan no longer produces is resolved.
@@ -384,14 +480,18 @@ pub fn plan_po(
         Some(ion) => plan_update(&ctx, ion, link, mapped, &mut plan),
         None => {
             if !mapped.create_when_unsynced {
-                plan.note(
-                    NoteLevel::Info,
-                    format!(
+                let message = match link {
+                    None => format!(
                         "NetSuite PO {} was rejected before it was ever synced: nothing is \
                          created in ION",
                         ns.tran_id
                     ),
-                );
+                    Some(l) => format!(
+                        "NetSuite PO {} is rejected and its ION PO {} is gone: nothing to do",
+                        ns.tran_id, l.ion_po_id
+                    ),
+                };
+                plan.note(NoteLevel::Info, message);
                 return plan;
             }
             if let Some(link) = link {
@@ -605,10 +705,15 @@ impl Ctx<'_> {
         out
     }
 
-    fn missing_part(&self, line: &NsLine, plan: &mut PoPlan) {
+    /// `ion_line`: the ION line already mirroring this NetSuite line, when the item changed to
+    /// one without a part (the line then keeps its old part).
+    fn missing_part(&self, line: &NsLine, ion_line: Option<i64>, plan: &mut PoPlan) {
+        let consequence = match ion_line {
+            None => "the line is left out of ION until the part exists".to_string(),
+            Some(id) => format!("ION line {id} keeps its old part until the part exists"),
+        };
         let message = format!(
-            "NetSuite PO {} line {}: item {} has no ION part; the line is left out of ION until \
-             the part exists",
+            "NetSuite PO {} line {}: item {} has no ION part; {consequence}",
             self.ns.tran_id, line.line_id, line.item_name
         );
         plan.problem(
@@ -623,7 +728,7 @@ impl Ctx<'_> {
 
     fn new_line(&self, line: &NsLine, plan: &mut PoPlan) -> Option<NewLine> {
         let Some(part_id) = self.resolved.part_for(line.item_id) else {
-            self.missing_part(line, plan);
+            self.missing_part(line, None, plan);
             return None;
         };
         let mut attributes = self.line_attributes(line, plan);
@@ -970,7 +1075,7 @@ fn line_update(
     };
 
     match ctx.resolved.part_for(line.item_id) {
-        None => ctx.missing_part(line, plan),
+        None => ctx.missing_part(line, Some(il.id), plan),
         Some(p) if il.part_id == Some(p) => {}
         Some(_) if il.is_received() => {
             let message = format!(
@@ -2035,6 +2140,25 @@ mod tests {
     }
 
     #[test]
+    fn item_changed_to_one_without_a_part_keeps_the_old_part_and_warns() {
+        let before = ns_po("B");
+        let ion = ion_mirror(&before, IonStatus::Ordered);
+        let mut after = before.clone();
+        after.lines[0].item_id = 105;
+        after.lines[0].item_name = "NEW-ITEM".into();
+        after.lines[0].rate = 3.0;
+        let plan = plan_linked(&after, &ion, &link_for(&before));
+        assert_eq!(
+            plan.problem_keys(),
+            ["missing-part:1:105".to_string()].into()
+        );
+        assert!(plan.problems[0].message.contains("NEW-ITEM"));
+        assert!(plan.problems[0].message.contains("keeps its old part"));
+        assert!(plan.changes.iter().any(|c| matches!(c,
+            Change::UpdateLine { fields, .. } if fields == &vec![LineField::Cost(3.0)])));
+    }
+
+    #[test]
     fn canceled_ion_line_that_is_open_in_netsuite_is_a_problem() {
         let ns = ns_po("B");
         let mut ion = ion_mirror(&ns, IonStatus::Ordered);
@@ -2211,6 +2335,37 @@ mod tests {
         let plan = plan_delete(PO_ID, None, None);
         assert!(plan.is_noop());
         assert!(plan.problems.is_empty());
+    }
+
+    #[test]
+    fn changes_read_well_in_logs() {
+        let before = ns_po("B");
+        let ion = ion_mirror(&before, IonStatus::Ordered);
+        let mut after = before.clone();
+        after.lines[1].quantity = 7.0;
+        after.memo = None;
+        let plan = plan_linked(&after, &ion, &link_for(&before));
+        let text: Vec<String> = plan.changes.iter().map(Change::to_string).collect();
+        assert_eq!(
+            text,
+            vec![
+                "update PO description",
+                "move PO from ORDERED to DRAFT for line edits",
+                "update ION line 502 (NetSuite line 2) quantity",
+                "move PO back to ORDERED",
+            ]
+        );
+        let created = plan_new(&ns_po("H"));
+        assert_eq!(
+            created.changes[0].to_string(),
+            "create PO as DRAFT with attributes Netsuite PO Number, Netsuite RecordID"
+        );
+        assert!(
+            created
+                .changes
+                .iter()
+                .any(|c| c.to_string() == "cancel the new line for NetSuite line 1 (PoClosed)")
+        );
     }
 
     #[test]
