@@ -7,6 +7,16 @@
 //! plain data the apply layer performs. That is what lets every rule of SPEC §3 be tested with
 //! struct literals, and `--dry-run` print exactly what a real cycle would do.
 //!
+//! Further invariants the planners keep:
+//! - NetSuite is the source of truth for purchase-order data, ION for receiving: "was anything
+//!   received?" is always answered from ION, and a PO ION rolled up to RECEIVED is never pushed
+//!   back to ORDERED.
+//! - A plan's changes are in apply order and already respect ION's July-2025 line rules (line
+//!   creates, field edits and deletes on a non-draft PO sit inside a draft round trip).
+//! - Plans name rows by id, never by etag: every write changes etags, so threading the fresh
+//!   ones is apply's job.
+//! - Every problem has a stable key; a problem a later plan no longer produces is resolved.
+//!
 //! # Layout
 //! - [`model`]: input types (NetSuite PO, ION PO state, link row, lookups, mapping config).
 //! - [`status`]: NetSuite status letter → ION status (SPEC §3.1 table).

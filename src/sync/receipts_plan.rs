@@ -63,7 +63,9 @@ pub struct ReceiptInputs<'a> {
     pub items: &'a [IonReceiptItem],
     /// ION PO line id → its NetSuite PO and line; absent = not a synced PO's line.
     pub lines: &'a BTreeMap<i64, LinkedLine>,
-    /// ION receipt item id → what was already mirrored.
+    /// ION receipt item id → what was already mirrored (or durably intended). Must hold at
+    /// least every mirrored item of the receipts in `items` and in `deleted_receipts`: batch
+    /// numbering and "deleted after mirroring" are derived from it.
     pub mirrored: &'a BTreeMap<i64, MirroredItem>,
     /// NetSuite PO id → its open lines, read for the POs [`pos_needing_open_lines`] names.
     pub open_lines: &'a BTreeMap<i64, Vec<NsOpenLine>>,
@@ -113,6 +115,19 @@ pub struct ItemReceiptPlan {
     pub items: Vec<MirroredBy>,
 }
 
+impl ItemReceiptPlan {
+    /// The body of `POST …/purchaseOrder/{ns_po_id}/!transform/itemReceipt` (netsuite.md §7.1).
+    /// Location, bins and lots are left to NetSuite's pre-fill; the client may add to it.
+    pub fn request_body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "tranDate": self.tran_date.to_string(),
+            "memo": self.memo,
+            "externalId": self.external_id,
+            "item": { "items": self.lines },
+        })
+    }
+}
+
 /// Why an item is not mirrored; logged at debug level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SkipReason {
@@ -121,6 +136,7 @@ pub enum SkipReason {
     LineNotSynced,
     NonReceivable,
     AlreadyMirrored,
+    /// Quantity zero or below: nothing was received.
     ZeroQuantity,
 }
 
@@ -908,6 +924,21 @@ mod tests {
             &mirrored_items,
         );
         assert_eq!(pos, [PO_A].into());
+    }
+
+    #[test]
+    fn request_body_matches_the_transform_shape() {
+        let f = Fixture::new();
+        let plan = f.plan(&[item(10, 1234, Some(601), 4.0)]);
+        assert_eq!(
+            plan.creates[0].request_body(),
+            json!({
+                "tranDate": "2026-01-15",
+                "memo": "ION receipt 1234",
+                "externalId": "ion-receipt-1234-4712",
+                "item": {"items": [{"orderLine": 1, "itemReceive": true, "quantity": 4.0}]}
+            })
+        );
     }
 
     #[test]
