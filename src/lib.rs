@@ -18,4 +18,5 @@ pub mod netsuite;
 pub mod retry;
 pub mod sandbox;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
