@@ -90,7 +90,7 @@ impl Checkpoint {
 }
 
 /// NetSuite PO ↔ ION PO.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PoLink {
     pub ns_po_id: i64,
     pub ion_po_id: i64,
@@ -100,7 +100,8 @@ pub struct PoLink {
     pub content_hash: String,
     /// `lastmodifieddate` text of the version last applied.
     pub last_lastmod: String,
-    /// NetSuite line id (`ns_line_id`) → ION PO line id.
+    /// NetSuite line id (`ns_line_id`) → ION PO line id, for every line created in ION.
+    #[serde(default)]
     pub line_map: BTreeMap<i64, i64>,
 }
 

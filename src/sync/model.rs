@@ -223,19 +223,9 @@ pub fn same_amount(a: f64, b: f64) -> bool {
     (a - b).abs() <= QTY_EPSILON * a.abs().max(b.abs()).max(1.0)
 }
 
-/// What the link table remembers about one synced PO (SPEC §4).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PoLink {
-    pub ion_po_id: i64,
-    pub tran_id: String,
-    /// [`super::hash::content_hash`] of the NetSuite PO last applied in full.
-    pub content_hash: String,
-    /// NetSuite's lastmod text of that PO, for `links` and the cursor overlap.
-    pub last_lastmod: String,
-    /// NetSuite line id → ION line id, for every line created in ION.
-    #[serde(default)]
-    pub line_map: BTreeMap<i64, i64>,
-}
+/// What the link table remembers about one synced PO (SPEC §4). One type for the planner and
+/// the store, so what is planned against is exactly what is persisted.
+pub use crate::store::PoLink;
 
 /// The ION type of a custom attribute, spelled as ION's definition `type` so the ION layer can
 /// deserialise the org settings straight into it. It decides how NetSuite's text is converted.

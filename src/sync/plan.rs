@@ -1282,6 +1282,7 @@ mod tests {
 
     fn link_for(ns: &NsPurchaseOrder) -> PoLink {
         PoLink {
+            ns_po_id: ns.id,
             ion_po_id: ION_PO,
             tran_id: ns.tran_id.clone(),
             content_hash: content_hash(ns),
