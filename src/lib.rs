@@ -8,11 +8,13 @@
 //! - [`ion`]: ION GraphQL client (Keycloak client credentials, the daemon's documents).
 //! - [`retry`]: the backoff policy both clients share.
 //! - [`sandbox`]: faithful NetSuite and ION simulators (tests and the `sandbox` command).
+//! - [`daemon`]: the `run` loop: poll loops, cron reconciliation, systemd notify, graceful stop.
 //! - [`telemetry`]: logging set-up (human on a terminal, JSON under systemd).
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod ion;
 pub mod netsuite;
 pub mod retry;
