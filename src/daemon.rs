@@ -216,10 +216,7 @@ async fn run_cycle(
     let outcome = tokio::select! {
         r = &mut cycle => Some(r),
         _ = wait_for_stop(stop) => {
-            match tokio::time::timeout(timing.stop_grace, &mut cycle).await {
-                Ok(r) => Some(r),
-                Err(_) => None,
-            }
+            tokio::time::timeout(timing.stop_grace, &mut cycle).await.ok()
         }
     };
     match outcome {
