@@ -33,6 +33,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what is linked to what: with no argument every PO and supplier link; with a
+    /// NetSuite internal id, a tranId or an ION PO id, that PO's lines, receipts and problems.
+    Links {
+        /// NetSuite internal id, tranId (e.g. PO1042) or ION PO id.
+        query: Option<String>,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -80,6 +86,7 @@ pub fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check(&config, &path),
         Command::Status { json } => status(&config, json),
+        Command::Links { query } => links(&config, query.as_deref()),
     }
 }
 
@@ -156,6 +163,104 @@ fn status(config: &Config, json: bool) -> ExitCode {
     }
     print!("{}", render_status(&report, &source, &config.store_path));
     ExitCode::SUCCESS
+}
+
+fn links(config: &Config, query: Option<&str>) -> ExitCode {
+    let store = match Store::open(&config.store_path) {
+        Ok(s) => s,
+        Err(e @ StoreError::Locked { .. }) => {
+            eprintln!(
+                "netsuite-ion-sync: {e}; `links` reads the store itself, so run it while the \
+                 service is stopped (`status` works while it runs)"
+            );
+            return ExitCode::from(EXIT_FAILURE);
+        }
+        Err(e) => return fail(&e),
+    };
+    match render_links(&store, query) {
+        Ok((text, found)) => {
+            print!("{text}");
+            if found {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// The text of `links`; `found` is false when a query matched nothing.
+pub fn render_links(store: &Store, query: Option<&str>) -> Result<(String, bool), StoreError> {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let Some(q) = query else {
+        let links = store.po_links()?;
+        let _ = writeln!(s, "purchase orders ({}):", links.len());
+        for l in &links {
+            let _ = writeln!(
+                s,
+                "  {:<14} NetSuite {:<10} ↔ ION PO {:<10} {} lines",
+                l.tran_id,
+                l.ns_po_id,
+                l.ion_po_id,
+                l.line_map.len()
+            );
+        }
+        let vendors = store.vendor_links()?;
+        let _ = writeln!(s, "suppliers ({}):", vendors.len());
+        for v in &vendors {
+            let _ = writeln!(
+                s,
+                "  NetSuite vendor {:<10} ↔ ION supplier {:<10} {}",
+                v.ns_vendor_id, v.ion_supplier_id, v.name
+            );
+        }
+        return Ok((s, true));
+    };
+    let found = store.find_po_links(q)?;
+    if found.is_empty() {
+        let _ = writeln!(s, "nothing linked matches {q:?}");
+        return Ok((s, false));
+    }
+    for l in &found {
+        let _ = writeln!(
+            s,
+            "{}: NetSuite purchase order {} ↔ ION purchase order {}",
+            l.tran_id, l.ns_po_id, l.ion_po_id
+        );
+        let _ = writeln!(s, "  last applied NetSuite version: {}", l.last_lastmod);
+        let _ = writeln!(s, "  lines (ns_line_id ↔ ION line):");
+        for (ns, ion) in &l.line_map {
+            let _ = writeln!(s, "    {ns:<10} ↔ {ion}");
+        }
+        let receipts = store.receipt_links_of_po(l.ns_po_id)?;
+        if !receipts.is_empty() {
+            let _ = writeln!(s, "  item receipts:");
+            for r in &receipts {
+                let state = match &r.state {
+                    store::ReceiptState::Intended => {
+                        "intended, outcome not yet confirmed".to_string()
+                    }
+                    store::ReceiptState::Created { item_receipt_id } => {
+                        format!("NetSuite itemReceipt {item_receipt_id}")
+                    }
+                };
+                let _ = writeln!(
+                    s,
+                    "    ION receipt {} batch {} ({}): {state}",
+                    r.key.ion_receipt_id, r.key.batch, r.external_id
+                );
+            }
+        }
+        if let Some(p) = store.problems_of(l.ns_po_id)? {
+            let _ = writeln!(s, "  open problems:");
+            for p in &p.problems {
+                let _ = writeln!(s, "    [{}] {}: {}", p.kind, p.subject, p.message);
+            }
+        }
+    }
+    Ok((s, true))
 }
 
 fn fail(e: &StoreError) -> ExitCode {

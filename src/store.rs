@@ -396,6 +396,45 @@ impl Store {
             .collect()
     }
 
+    /// The links matching what an admin typed: a NetSuite internal id, a `tranId` (case
+    /// insensitive) or an ION PO id. A number may match both sides; all matches are returned.
+    pub fn find_po_links(&self, query: &str) -> Result<Vec<PoLink>, StoreError> {
+        let q = query.trim();
+        let mut found: Vec<PoLink> = Vec::new();
+        if let Ok(id) = q.parse::<i64>() {
+            found.extend(self.po_link(id)?);
+            found.extend(self.po_link_by_ion(id)?);
+        }
+        for link in self.po_links()? {
+            if link.tran_id.eq_ignore_ascii_case(q) {
+                found.push(link);
+            }
+        }
+        found.sort_by_key(|l| l.ns_po_id);
+        found.dedup_by_key(|l| l.ns_po_id);
+        Ok(found)
+    }
+
+    /// All receipt links made against one NetSuite PO.
+    pub fn receipt_links_of_po(&self, ns_po_id: i64) -> Result<Vec<ReceiptLink>, StoreError> {
+        Ok(self
+            .receipt_links()?
+            .into_iter()
+            .filter(|r| r.key.ns_po_id == ns_po_id)
+            .collect())
+    }
+
+    /// All vendor ↔ supplier links, in NetSuite id order.
+    pub fn vendor_links(&self) -> Result<Vec<VendorLink>, StoreError> {
+        self.vendor_links
+            .iter()
+            .map(|r| {
+                let (_, v) = r?;
+                decode("vendor link", &v)
+            })
+            .collect()
+    }
+
     /// Writes a PO's link, reverse index, open problems and (optionally) a checkpoint in one
     /// transaction, then flushes: either all of it survives a crash or none of it does.
     pub fn commit_po(&self, commit: &PoCommit) -> Result<(), StoreError> {

@@ -453,3 +453,63 @@ fn status_command_reads_the_store_and_the_running_daemons_snapshot() {
     assert!(text.contains("snapshot of the running daemon"), "{text}");
     assert!(text.contains("open problems: 1"), "{text}");
 }
+
+#[test]
+fn links_finds_a_po_by_netsuite_id_tran_id_or_ion_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    for (ns, ion) in [(100, 5), (200, 100)] {
+        store
+            .commit_po(&PoCommit {
+                link: Some(link(ns, ion)),
+                ..Default::default()
+            })
+            .expect("link");
+    }
+    store
+        .put_receipt_link(&ReceiptLink {
+            key: ReceiptKey {
+                ion_receipt_id: 9,
+                ns_po_id: 200,
+                batch: 1,
+            },
+            external_id: "ion-receipt-9-200".into(),
+            state: ReceiptState::Created {
+                item_receipt_id: 777,
+            },
+            items: BTreeMap::new(),
+            recorded_at: Utc::now(),
+        })
+        .expect("receipt");
+    let ids = |q: &str| {
+        store
+            .find_po_links(q)
+            .expect("find")
+            .iter()
+            .map(|l| l.ns_po_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("po200"), vec![200], "tranId, case-insensitive");
+    assert_eq!(ids("5"), vec![100], "ION id");
+    assert_eq!(
+        ids("100"),
+        vec![100, 200],
+        "NetSuite 100 and the PO whose ION id is 100"
+    );
+    assert!(ids("PO999").is_empty());
+    let (text, found) =
+        netsuite_ion_sync::cli::render_links(&store, Some("PO200")).expect("render");
+    assert!(found);
+    assert!(
+        text.contains("PO200: NetSuite purchase order 200 ↔ ION purchase order 100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ION receipt 9 batch 1 (ion-receipt-9-200): NetSuite itemReceipt 777"),
+        "{text}"
+    );
+    let (text, found) = netsuite_ion_sync::cli::render_links(&store, Some("nope")).expect("render");
+    assert!(!found && text.contains("nothing linked"), "{text}");
+    let (text, _) = netsuite_ion_sync::cli::render_links(&store, None).expect("render");
+    assert!(text.contains("purchase orders (2):"), "{text}");
+}
