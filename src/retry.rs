@@ -54,10 +54,7 @@ impl Backoff {
     /// `Retry-After`, when given, is honoured as a lower bound (still capped by `max_delay`).
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let exp = attempt.saturating_sub(1).min(20);
-        let cap = self
-            .base
-            .saturating_mul(1u32 << exp)
-            .min(self.max_delay);
+        let cap = self.base.saturating_mul(1u32 << exp).min(self.max_delay);
         let half = cap / 2;
         let jitter = if cap > half {
             rand::rng().random_range(half..=cap)
@@ -92,8 +89,14 @@ mod tests {
         for attempt in 1..=30 {
             let d = b.delay(attempt, None);
             assert!(d <= b.max_delay, "attempt {attempt}: {d:?}");
-            let cap = b.base.saturating_mul(1 << (attempt - 1).min(20)).min(b.max_delay);
-            assert!(d >= cap / 2, "attempt {attempt}: {d:?} below half of {cap:?}");
+            let cap = b
+                .base
+                .saturating_mul(1 << (attempt - 1).min(20))
+                .min(b.max_delay);
+            assert!(
+                d >= cap / 2,
+                "attempt {attempt}: {d:?} below half of {cap:?}"
+            );
         }
     }
 
@@ -113,8 +116,14 @@ mod tests {
 
     #[test]
     fn retry_after_parsing() {
-        assert_eq!(parse_retry_after(Some(" 12 ")), Some(Duration::from_secs(12)));
-        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(
+            parse_retry_after(Some(" 12 ")),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
         assert_eq!(parse_retry_after(None), None);
     }
 }

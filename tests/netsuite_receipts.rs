@@ -321,3 +321,29 @@ async fn purchase_order_record_shape_and_missing_record() {
     assert_eq!(err.status(), Some(404));
     assert!(err.has_code("NONEXISTENT_ID"));
 }
+
+#[tokio::test]
+async fn time_zone_probe_reports_the_suiteql_offset() {
+    let (sim, client) = start(config()).await;
+    assert_eq!(client.suiteql_time_zone_offset().await.unwrap(), None);
+    three_line_po(&sim);
+    // Los Angeles in January: UTC-8.
+    assert_eq!(
+        client.suiteql_time_zone_offset().await.unwrap(),
+        Some(chrono::Duration::hours(-8))
+    );
+}
+
+#[tokio::test]
+async fn sample_data_loads() {
+    let (sim, client) = start(config()).await;
+    let sample = sim.load_sample_data().unwrap();
+    assert_eq!(sample.pos.len(), 4);
+    let headers = client
+        .po_headers_changed_since(&PoCursor::start(), &[], 10)
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = headers.iter().map(|h| h.status.as_str()).collect();
+    assert_eq!(statuses, ["A", "B", "B", "D"]);
+    assert_eq!(sim.item_receipts().len(), 1);
+}

@@ -620,6 +620,40 @@ impl Client {
         Ok(out)
     }
 
+    /// The SuiteQL time-zone offset (reference §3.7.4): one PO's `lastmodifieddate` as SuiteQL
+    /// renders it (`TO_CHAR`, naive text) minus the record API's UTC `lastModifiedDate`,
+    /// rounded to 15 minutes (REST values may be minute-truncated). `doctor` reports it and
+    /// the daemon can alarm when it changes between runs. `None` when the account has no PO.
+    pub async fn suiteql_time_zone_offset(&self) -> Result<Option<chrono::Duration>> {
+        let q = "SELECT t.id AS id, TO_CHAR(t.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmod \
+                 FROM transaction t WHERE t.type = 'PurchOrd' ORDER BY t.id DESC";
+        #[derive(Deserialize)]
+        struct Row {
+            id: Option<String>,
+            lastmod: Option<String>,
+        }
+        let page = self.suiteql_page::<Row>(q, 1, 0).await?;
+        let Some(row) = page.items.into_iter().next() else {
+            return Ok(None);
+        };
+        let id = parse_i64("id", &row.id)?;
+        let bad = |what: &str, v: &str| Error::Decode {
+            context: "time-zone probe".into(),
+            reason: format!("{what} {v:?} does not parse"),
+        };
+        let text = need_text("lastmod", row.lastmod)?;
+        let local = chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S")
+            .map_err(|_| bad("SuiteQL lastmod", &text))?;
+        let record = self.get_purchase_order(id).await?;
+        let utc_text = record.last_modified_date.unwrap_or_default();
+        let utc = chrono::DateTime::parse_from_rfc3339(&utc_text)
+            .map_err(|_| bad("REST lastModifiedDate", &utc_text))?
+            .naive_utc();
+        let minutes = (local - utc).num_seconds() as f64 / 60.0;
+        let rounded = (minutes / 15.0).round() as i64 * 15;
+        Ok(Some(chrono::Duration::minutes(rounded)))
+    }
+
     /// The item receipt carrying `external_id`, if one exists (reference §4.4, §7.4): the
     /// lookup that must precede any retry of an ambiguous create.
     pub async fn item_receipt_by_external_id(&self, external_id: &str) -> Result<Option<i64>> {

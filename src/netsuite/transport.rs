@@ -111,14 +111,16 @@ impl Transport {
         &self.base_url
     }
 
-    /// Returns a usable token, minting one if the cache is empty or within 5 minutes of expiry.
-    /// `stale_generation`: the generation that just got a 401; re-mint only if still current.
+    /// Makes sure a usable token is cached, minting one if the cache is empty or within
+    /// 5 minutes of expiry (or always, with `force`).
     pub async fn access_token(&self, force: bool) -> Result<()> {
         self.token_for_attempt(if force { Some(u64::MAX) } else { None })
             .await
             .map(|_| ())
     }
 
+    /// The token for one attempt. `stale`: the generation that just got a 401; it is re-minted
+    /// only if still current, so concurrent 401s cause one token request, not one each.
     async fn token_for_attempt(&self, stale: Option<u64>) -> Result<(SecretString, u64)> {
         let mut guard = self.token.lock().await;
         let now = tokio::time::Instant::now();

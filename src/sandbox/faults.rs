@@ -117,7 +117,10 @@ mod tests {
         let ys: Vec<_> = (0..200).map(|_| b.draw()).collect();
         assert_eq!(xs, ys);
         let hits = xs.iter().filter(|f| f.is_some()).count();
-        assert!((40..=120).contains(&hits), "about 40% faults expected, got {hits}");
+        assert!(
+            (40..=120).contains(&hits),
+            "about 40% faults expected, got {hits}"
+        );
     }
 
     #[test]

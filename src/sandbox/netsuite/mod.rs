@@ -131,6 +131,14 @@ impl Shared {
     }
 }
 
+/// Internal ids created by [`SimHandle::load_sample_data`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleData {
+    pub vendors: Vec<i64>,
+    pub items: Vec<i64>,
+    pub pos: Vec<i64>,
+}
+
 /// The simulator (a namespace for [`NetSuiteSim::start`]).
 pub struct NetSuiteSim;
 
@@ -401,6 +409,96 @@ impl SimHandle {
         lock(&self.shared.db).item_receipts()
     }
 
+    /// A small account for `sandbox` and demos: three vendors, five items (one service), and
+    /// four POs in different states (pending approval, pending receipt ×2, partially received).
+    pub fn load_sample_data(&self) -> SimResult<SampleData> {
+        let vendors = [
+            ("V100", "Acme Metals"),
+            ("V200", "Bolt & Nut Co"),
+            ("V300", "Precision Optics"),
+        ]
+        .iter()
+        .map(|(e, c)| {
+            self.create_vendor(VendorSpec {
+                entity_id: (*e).into(),
+                company_name: Some((*c).into()),
+            })
+        })
+        .collect::<SimResult<Vec<_>>>()?;
+        let items = [
+            ("WIDGET-100", "InvtPart"),
+            ("BOLT-M6", "InvtPart"),
+            ("LENS-25MM", "InvtPart"),
+            ("BRACKET-7", "NonInvtPart"),
+            ("INSTALL-SVC", "Service"),
+        ]
+        .iter()
+        .map(|(id, t)| {
+            self.create_item(ItemSpec {
+                item_id: (*id).into(),
+                item_type: (*t).into(),
+                display_name: Some((*id).to_lowercase()),
+                ..Default::default()
+            })
+        })
+        .collect::<SimResult<Vec<_>>>()?;
+        let line = |item: i64, quantity: f64, rate: f64| LineSpec {
+            item,
+            quantity,
+            rate,
+            ..Default::default()
+        };
+        let mut pos = Vec::new();
+        for (status, vendor, lines) in [
+            (
+                "A",
+                vendors[0],
+                vec![line(items[0], 10.0, 4.5), line(items[4], 1.0, 250.0)],
+            ),
+            (
+                "B",
+                vendors[1],
+                vec![line(items[1], 500.0, 0.12), line(items[3], 20.0, 3.0)],
+            ),
+            ("B", vendors[2], vec![line(items[2], 4.0, 89.0)]),
+            (
+                "B",
+                vendors[0],
+                vec![line(items[0], 6.0, 4.5), line(items[1], 100.0, 0.12)],
+            ),
+        ] {
+            pos.push(self.create_purchase_order(PoSpec {
+                vendor,
+                status: Some(status.into()),
+                memo: Some("sample purchase order".into()),
+                lines,
+                ..Default::default()
+            })?);
+        }
+        // The last one is partially received already (as if someone received it in NetSuite).
+        let first_line = self
+            .po_lines(pos[3])
+            .first()
+            .map(|l| l.line_id)
+            .unwrap_or(1);
+        let now = self.shared.now_epoch();
+        lock(&self.shared.db)
+            .transform_to_receipt(
+                pos[3],
+                &json!({"externalId": "sample-receipt-1", "memo": "received in NetSuite",
+                        "item": {"items": [{"orderLine": first_line, "itemReceive": true, "quantity": 2}]}}),
+                true,
+                false,
+                now,
+            )
+            .map_err(ns)?;
+        Ok(SampleData {
+            vendors,
+            items,
+            pos,
+        })
+    }
+
     // ---- governance and faults ----
 
     pub fn counters(&self) -> Counters {
@@ -593,7 +691,13 @@ async fn governance(State(shared): State<Arc<Shared>>, req: Request, next: Next)
             .into_response(),
         Some(Fault::Timeout) => {
             let r = next.run(req).await;
-            tokio::time::sleep(faults.stall()).await;
+            // An unset stall still has to outlast any sane client timeout.
+            let stall = if faults.stall().is_zero() {
+                Duration::from_secs(300)
+            } else {
+                faults.stall()
+            };
+            tokio::time::sleep(stall).await;
             r
         }
     }
