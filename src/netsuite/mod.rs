@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`settings`]: where the account lives and how the client behaves (built by `config`).
 //! - [`auth`]: private-key loading, the JWT client assertion, the token cache.
-//! - [`transport`]: the one place that sends HTTP: in-flight cap, timeouts, retries, re-auth.
+//! - `transport`: the one place that sends HTTP: in-flight cap, timeouts, retries, re-auth.
 //! - [`suiteql`]: the SuiteQL endpoint, its paging envelope, safe literal splicing.
 //! - [`queries`]: the queries the sync needs (PO headers, lines, deletions, vendors, items).
 //! - [`records`]: `purchaseOrder` through the REST record API, with lenient shapes.

@@ -5,7 +5,7 @@
 //!   certificate, PS*/ES* only, kid, iss, aud, scope, lifetime); RFC 6749 error bodies; opaque
 //!   bearer tokens that expire on the simulated clock.
 //! - SuiteQL executed by SQLite over `transaction`, `transactionline`, `deletedrecord`,
-//!   `vendor`, `item`, with NetSuite's paging rules and error format ([`db`], [`sql`]).
+//!   `vendor`, `item`, with NetSuite's paging rules and error format (modules `db`, `sql`).
 //! - Record API (`purchaseOrder` GET) in NetSuite's shapes and the item-receipt transform.
 //! - Governance and faults: the account concurrency limit (429 beyond it) and seeded latency and
 //!   failures from [`crate::sandbox::faults`], so a failing run can be replayed.
