@@ -599,7 +599,8 @@ impl Client {
         let mut out = Vec::new();
         for batch in ids.chunks(ID_BATCH) {
             let list = id_list(batch);
-            let mut after = i64::MIN;
+            // Internal ids are positive, so 0 is "before the first".
+            let mut after = 0;
             loop {
                 let page = self
                     .suiteql_page::<R>(&query(&list, after), MAX_LIMIT, 0)

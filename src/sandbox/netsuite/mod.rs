@@ -711,7 +711,18 @@ async fn not_found() -> Response {
     ))
 }
 
-async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_request"})),
+        )
+            .into_response();
+    }
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let wall = Utc::now().timestamp();
     let mut st = lock(&shared.auth);
