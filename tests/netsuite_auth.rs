@@ -306,3 +306,27 @@ async fn secrets_never_show_in_debug_or_errors() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains(key_line) && !text.contains("eyJ"), "{text}");
 }
+
+/// A 401 that survives a fresh token is treated as overload (reference §9): backed off and
+/// retried a bounded number of times, then reported as a login problem with the hint.
+#[tokio::test]
+async fn persistent_401_is_bounded_and_reported() {
+    let (sim, client) = start(SimConfig {
+        token_lifetime: Duration::from_secs(0),
+        ..config()
+    })
+    .await;
+    let err = client
+        .po_headers_changed_since(&PoCursor::start(), &[], 10)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Auth {
+            status: 401, code, ..
+        } => assert_eq!(code, "INVALID_LOGIN"),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("Login Audit Trail"));
+    // 12 attempts (test backoff) plus the one immediate re-mint retry.
+    assert_eq!(sim.counters().requests_to("suiteql"), 13);
+}
