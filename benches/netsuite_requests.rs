@@ -65,6 +65,12 @@ struct IdRow {
 }
 
 async fn run() {
+    for latency_ms in [0u64, 50] {
+        run_with_latency(Duration::from_millis(latency_ms)).await;
+    }
+}
+
+async fn run_with_latency(latency: Duration) {
     let sim = NetSuiteSim::start(SimConfig {
         start_time: Some(chrono::Utc::now()),
         ..SimConfig::default()
@@ -82,6 +88,11 @@ async fn run() {
     ))
     .expect("client");
     client.check_login().await.expect("login");
+    // Server-side latency per request, standing in for NetSuite's round trip.
+    sim.set_faults(netsuite_ion_sync::sandbox::faults::FaultConfig {
+        latency,
+        ..Default::default()
+    });
 
     // SuiteQL: header pages, lines in batches, vendors and items in batches.
     sim.reset_counters();
@@ -131,7 +142,9 @@ async fn run() {
     assert_eq!(naive_lines, POS * LINES);
 
     println!(
-        "full read of {POS} changed POs x {LINES} lines (loopback simulator, max_in_flight 2)"
+        "\nfull read of {POS} changed POs x {LINES} lines (loopback simulator, {} ms added per \
+         request, max_in_flight 2, naive GETs sequential)",
+        latency.as_millis()
     );
     println!("{:<34} {:>10} {:>12}", "pattern", "requests", "wall time");
     println!(
