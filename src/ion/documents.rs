@@ -161,7 +161,7 @@ pub const RECEIPT_ITEMS_CHANGED_SINCE: &str =
 /// Selection of a created or updated line: the line plus its PO's fresh `_etag`, because line
 /// writes bump the PO's etag (assumed, §10) and the next PO write must not need a re-read.
 const LINE_PAYLOAD: &str =
-    "purchaseOrderLine { ...PurchaseOrderLineFields purchaseOrder { id _etag status } }";
+    "purchaseOrderLine { ...PurchaseOrderLineFields purchaseOrder { id _etag _updated status } }";
 
 /// `n` aliased `createPurchaseOrderLine` mutations (`l0`…); variables `$i0`….
 pub fn create_lines(n: usize) -> String {

@@ -306,6 +306,8 @@ struct LineWithPo {
 struct PoStamp {
     #[serde(rename = "_etag", deserialize_with = "nullable_string")]
     etag: String,
+    #[serde(rename = "_updated", default)]
+    updated: Option<String>,
     status: Option<PoStatus>,
 }
 
@@ -451,6 +453,7 @@ impl Client {
                 .ok_or_else(|| Error::Decode(format!("{alias}: no purchaseOrderLine")))?;
             if let Some(stamp) = item.purchase_order {
                 po.etag = stamp.etag;
+                po.updated = stamp.updated;
                 po.status = stamp.status;
             }
             lines.push(item.line);
