@@ -81,6 +81,16 @@ pub async fn ordered_po(
 
 /// A raw GraphQL request (what a hand-written client would send), with a valid token.
 pub async fn raw(sim: &SimHandle, query: &str, variables: Value) -> (u16, Value) {
+    raw_op(sim, query, None, variables).await
+}
+
+/// [`raw`] with an `operationName` (to pick one operation of a multi-operation document).
+pub async fn raw_op(
+    sim: &SimHandle,
+    query: &str,
+    operation: Option<&str>,
+    variables: Value,
+) -> (u16, Value) {
     let http = reqwest::Client::new();
     let token: Value = http
         .post(sim.token_url())
@@ -98,7 +108,7 @@ pub async fn raw(sim: &SimHandle, query: &str, variables: Value) -> (u16, Value)
     let response = http
         .post(sim.api_url().join("graphql").expect("url"))
         .bearer_auth(token["access_token"].as_str().expect("token"))
-        .json(&json!({"query": query, "variables": variables}))
+        .json(&json!({"query": query, "variables": variables, "operationName": operation}))
         .send()
         .await
         .expect("graphql request");

@@ -126,10 +126,18 @@ pub fn execute(
 
 const CONFLICT_PREFIX: &str = "Etag mismatch";
 
-/// Tags etag errors with `extensions.code = CONFLICT` (apollo's field errors carry only a message).
+/// Tags etag errors with `extensions.code = CONFLICT` (apollo's field errors carry only a
+/// message), and strips apollo's message prefix.
 fn mark_conflicts(mut body: Value) -> Value {
     if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
         for e in errors {
+            // apollo-compiler prefixes field errors with "resolver error: "; ION does not.
+            if let Some(m) = e["message"]
+                .as_str()
+                .and_then(|m| m.strip_prefix("resolver error: "))
+            {
+                e["message"] = m.to_string().into();
+            }
             if e["message"]
                 .as_str()
                 .is_some_and(|m| m.starts_with(CONFLICT_PREFIX))

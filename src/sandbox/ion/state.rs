@@ -1056,10 +1056,13 @@ impl State {
                     json!({
                         "status": p.status,
                         "supplierId": p.supplier_id,
-                        "currencyId": p.currency_id,
                         "description": p.description,
                         "paid": p.paid,
                         "isOpen": open,
+                        "orderedAt": null,
+                        "needDate": null,
+                        "estimatedArrivalDate": null,
+                        "currencyId": p.currency_id,
                         "editable": (p.status == "DRAFT").to_string(),
                         "attributes": Self::attrs_json(&p.attributes, "purchaseOrderId", id),
                     }),
@@ -1077,6 +1080,7 @@ impl State {
                         "quantity": l.quantity,
                         "cost": l.cost,
                         "receivedQuantity": self.received_quantity(id),
+                        "inventoryQuantity": self.received_quantity(id),
                         "description": l.description,
                         "position": l.position,
                         "needDate": l.need_date,
@@ -1137,6 +1141,10 @@ impl State {
                 Kind::PurchaseOrderLine,
                 self.lines_of(id).map(|(l, _)| *l).collect(),
             ),
+            // Units of measure are not simulated: parts have none.
+            (Kind::Part, "unitOfMeasure") => One(None),
+            // Currencies are not simulated: always null.
+            (Kind::PurchaseOrder, "currency") => One(None),
             (Kind::PurchaseOrder, "supplier") => one(
                 Kind::Supplier,
                 self.purchase_orders.get(&id).and_then(|p| p.supplier_id),
