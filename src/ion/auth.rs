@@ -23,6 +23,8 @@ pub(crate) struct TokenSource {
     token_url: url::Url,
     client_id: String,
     client_secret: SecretString,
+    /// The HTTP client's timeout, for error messages.
+    timeout: Duration,
     /// The cached token and the instant after which it is no longer used.
     cached: Mutex<Option<(SecretString, Instant)>>,
 }
@@ -49,12 +51,14 @@ impl TokenSource {
         token_url: url::Url,
         client_id: String,
         client_secret: SecretString,
+        timeout: Duration,
     ) -> Self {
         Self {
             http,
             token_url,
             client_id,
             client_secret,
+            timeout,
             cached: Mutex::new(None),
         }
     }
@@ -85,6 +89,13 @@ impl TokenSource {
         }
     }
 
+    fn fetch_error(&self, e: reqwest::Error) -> Error {
+        match super::transport::transport_error(e) {
+            Error::Timeout(_) => Error::Timeout(self.timeout),
+            other => other,
+        }
+    }
+
     async fn fetch(&self) -> Result<(SecretString, Duration), Error> {
         let form = [
             ("grant_type", "client_credentials"),
@@ -97,7 +108,7 @@ impl TokenSource {
             .form(&form)
             .send()
             .await
-            .map_err(super::transport::transport_error)?;
+            .map_err(|e| self.fetch_error(e))?;
         let status = response.status();
         let body = response
             .text()

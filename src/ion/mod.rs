@@ -113,6 +113,7 @@ impl Client {
             settings.token_url,
             settings.client_id,
             settings.client_secret,
+            settings.request_timeout,
         );
         Ok(Self {
             inner: Arc::new(Transport::new(

@@ -413,6 +413,11 @@ impl Client {
 
     /// Creates lines on a DRAFT PO, `MAX_BATCH` aliased mutations per request, and adds them to
     /// `po` (whose etag is refreshed from the answer).
+    ///
+    /// Aliased mutations are not a transaction: if one alias fails (a rule, a bad attribute), the
+    /// others in the request may have been created and the call still returns the error. The
+    /// caller then re-reads the PO ([`Client::purchase_order`]) and matches lines by `ns_line_id`
+    /// before creating again.
     pub async fn create_lines(
         &self,
         po: &mut IonPurchaseOrder,

@@ -51,7 +51,7 @@ struct GraphQlResponse {
 
 pub(crate) fn transport_error(e: reqwest::Error) -> Error {
     if e.is_timeout() {
-        // reqwest does not say which timeout; the transport's own wrapper gives the duration.
+        // reqwest does not say how long it waited; callers that know replace the duration.
         return Error::Timeout(Duration::ZERO);
     }
     Error::Transport {

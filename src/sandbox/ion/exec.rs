@@ -66,7 +66,9 @@ struct Ctx<'s> {
 enum NodeVal {
     Query,
     Mutation,
-    Row(Kind, i64),
+    /// A row with its fields computed once when it entered the response (nested fields resolve
+    /// after the root mutation that produced them, so the snapshot is the post-write state).
+    Row(Kind, i64, Map<String, Value>),
     Map(BTreeMap<String, Val>),
 }
 
@@ -169,7 +171,9 @@ impl ObjectValue for Node<'_, '_> {
         let val = match &self.val {
             NodeVal::Query => self.ctx.query(field, &args)?,
             NodeVal::Mutation => self.ctx.mutate(field, &args)?,
-            NodeVal::Row(kind, id) => self.ctx.row_field(*kind, *id, field, &args)?,
+            NodeVal::Row(kind, id, fields) => {
+                self.ctx.row_field(*kind, *id, fields, field, &args)?
+            }
             NodeVal::Map(m) => match m.get(field) {
                 Some(v) => v.clone(),
                 None => {
@@ -205,12 +209,12 @@ impl<'c, 's> Node<'c, 's> {
             Val::Leaf(v) if leaf => ResolvedValue::leaf(JsonValue::from(v)),
             Val::Leaf(v) => self.wrap(from_json(v), ty, leaf),
             Val::Row(kind, id) => {
-                if self.ctx.st.borrow().fields(kind, id).is_none() {
+                let Some(fields) = self.ctx.st.borrow().fields(kind, id) else {
                     return ResolvedValue::null();
-                }
+                };
                 ResolvedValue::object(Node {
                     ty: kind.type_name().into(),
-                    val: NodeVal::Row(kind, id),
+                    val: NodeVal::Row(kind, id, fields),
                     ctx: self.ctx,
                 })
             }
@@ -320,7 +324,14 @@ impl Ctx<'_> {
         out.map_err(|r| refusal(self, r))
     }
 
-    fn row_field(&self, kind: Kind, id: i64, field: &str, args: &Value) -> Result<Val, FieldError> {
+    fn row_field(
+        &self,
+        kind: Kind,
+        id: i64,
+        fields: &Map<String, Value>,
+        field: &str,
+        args: &Value,
+    ) -> Result<Val, FieldError> {
         let st = self.st.borrow();
         if let Some(related) = st.relation(kind, id, field) {
             return Ok(match related {
@@ -337,9 +348,6 @@ impl Ctx<'_> {
                 }
             });
         }
-        let Some(fields) = st.fields(kind, id) else {
-            return Ok(Val::Null);
-        };
         match fields.get(field) {
             Some(v) => Ok(Val::Leaf(v.clone())),
             None => Err(err(format!(

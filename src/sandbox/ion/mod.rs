@@ -138,6 +138,11 @@ impl SimHandle {
         url::Url::parse(&format!("http://{}/", self.addr)).expect("loopback URL parses")
     }
 
+    /// The loopback address the simulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn token_url(&self) -> url::Url {
         url::Url::parse(&format!("http://{}{TOKEN_PATH}", self.addr)).expect("loopback URL parses")
     }
