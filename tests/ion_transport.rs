@@ -129,3 +129,47 @@ async fn timeouts_are_bounded() {
     assert!(e.is_transient());
     assert_eq!(sim.requests("Me"), 2);
 }
+
+#[tokio::test]
+async fn requests_in_flight_are_capped_and_attributed() {
+    let sim = IonSim::start(SimConfig {
+        faults: FaultConfig {
+            latency: Duration::from_millis(100),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut s = settings(&sim);
+    s.max_in_flight = 2;
+    let client = Client::new(s).unwrap();
+    client.me().await.unwrap();
+    sim.reset_counters();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.me().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(sim.requests("Me"), 8);
+    assert!(
+        sim.max_in_flight() <= 2,
+        "cap exceeded: {}",
+        sim.max_in_flight()
+    );
+    assert_eq!(
+        sim.max_in_flight(),
+        2,
+        "the cap is used, not serialised further"
+    );
+    let apps = sim.client_apps();
+    assert_eq!(
+        apps.keys().collect::<Vec<_>>(),
+        vec![netsuite_ion_sync::ion::CLIENT_APP]
+    );
+    assert!(netsuite_ion_sync::ion::CLIENT_APP.starts_with("netsuite-ion-sync/"));
+}

@@ -16,6 +16,7 @@ pub mod state;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,11 @@ struct Shared {
     token_lifetime: Mutex<Duration>,
     /// Requests by GraphQL operation name (`<anonymous>` if none), token requests as `token`.
     counters: Mutex<BTreeMap<String, u64>>,
+    /// GraphQL requests being handled now, and the most seen at once (to check client caps).
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    /// `fr-client-app` values seen, for attribution checks.
+    client_apps: Mutex<BTreeMap<String, u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,6 +100,9 @@ impl IonSim {
             tokens: Mutex::new(HashMap::new()),
             token_lifetime: Mutex::new(config.token_lifetime),
             counters: Mutex::new(BTreeMap::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            client_apps: Mutex::new(BTreeMap::new()),
             config,
         });
         // Parse the schema now, not inside the first request's latency.
@@ -312,6 +321,17 @@ impl SimHandle {
 
     pub fn reset_counters(&self) {
         lock(&self.shared.counters).clear();
+        self.shared.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// The most GraphQL requests the simulator was handling at once (since the last reset).
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// `fr-client-app` header values seen on GraphQL requests, with counts.
+    pub fn client_apps(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.client_apps).clone()
     }
 
     /// Lifetime of tokens issued from now on.
@@ -339,6 +359,23 @@ impl SimHandle {
     /// Back to real time.
     pub fn use_real_clock(&self) {
         self.state().clock.fixed = None;
+    }
+}
+
+/// Counts a request as in flight for as long as it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -462,6 +499,12 @@ async fn graphql(
     };
     let label = operation_label(&request);
     count(&shared, &label);
+    if let Some(app) = headers.get("fr-client-app").and_then(|v| v.to_str().ok()) {
+        *lock(&shared.client_apps)
+            .entry(app.to_string())
+            .or_default() += 1;
+    }
+    let _gauge = InFlight::enter(&shared);
     if !authorized(&shared, &headers) {
         return json_response(
             StatusCode::UNAUTHORIZED,
