@@ -496,15 +496,18 @@ fn sort_key(value: &str) -> (String, bool) {
     (name, asc)
 }
 
-/// Compares two scalar values the way a SQL backend would for their type: numbers (ids may come
-/// as strings), date-times (by instant, whatever the offset notation), then strings.
+/// Compares two scalar values the way a SQL backend would for their type: numbers (an id given
+/// as a string compares with a numeric column numerically), date-times (by instant, whatever the
+/// offset notation), then strings (so part number "0100" is not "100").
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     let num = |v: &Value| match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse::<f64>().ok(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
-    if let (Some(x), Some(y)) = (num(a), num(b)) {
+    if (a.is_number() || b.is_number())
+        && let (Some(x), Some(y)) = (num(a), num(b))
+    {
         return x.partial_cmp(&y);
     }
     if let (Value::String(x), Value::String(y)) = (a, b) {
@@ -697,6 +700,24 @@ mod tests {
         assert_eq!(sort_key("_UPDATED_ASC"), ("_updated".into(), true));
         assert_eq!(sort_key("ID_DESC"), ("id".into(), false));
         assert_eq!(sort_key("RECEIVED_AT_ASC"), ("receivedAt".into(), true));
+    }
+
+    #[test]
+    fn comparisons_follow_column_types() {
+        assert_eq!(compare(&json!(5), &json!("5")), Some(Ordering::Equal));
+        assert_eq!(compare(&json!("0100"), &json!("100")), Some(Ordering::Less));
+        let a = json!("2026-01-01T08:00:00.000001+00:00");
+        assert_eq!(
+            compare(&a, &json!("2026-01-01T08:00:00Z")),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare(
+                &json!("2026-01-01T09:00:00+01:00"),
+                &json!("2026-01-01T08:00:00Z")
+            ),
+            Some(Ordering::Equal)
+        );
     }
 
     #[test]

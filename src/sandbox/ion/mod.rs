@@ -6,6 +6,13 @@
 //! generic executor ([`exec`]). Root fields that are valid but not simulated answer a GraphQL
 //! error naming them. Faults and latency come from the shared seeded injector.
 //!
+//! Simulated root fields: queries `me`, `purchaseOrder(s)`, `purchaseOrderLine(s)`,
+//! `supplier(s)`, `part(s)`, `receipt(s)`, `receiptItems`; mutations `create/update/delete
+//! PurchaseOrder`, `create/update/deletePurchaseOrderLine`, `createSupplier`,
+//! `updateOrganization{PurchaseOrder,PurchaseOrderLine,Receipt,Supplier,Part}Attributes`.
+//! Receiving is not an API operation here (the daemon never receives): tests do it through
+//! [`SimHandle::receive`] and friends, the way a person in the ION UI would.
+//!
 //! Etag conflicts: the response carries the error with `extensions.code = CONFLICT`, and by
 //! default HTTP 409 (docs.firstresonance.io lists 409 for etag mismatch); with
 //! [`SimConfig::conflict_as_http_409`] off it answers HTTP 200 + `errors[]` instead, so tests can
