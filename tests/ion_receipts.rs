@@ -143,6 +143,10 @@ async fn paging_over_300_items_returns_each_exactly_once() {
         let line = first.purchase_order_line.as_ref().unwrap();
         assert_eq!(line.purchase_order_id, po.id);
         assert_eq!(line.ns_line_id(), Some(1));
+        assert_eq!(
+            first.part_inventory.as_ref().map(|i| i.id),
+            first.part_inventory_id
+        );
         // Nothing new since the end.
         assert!(drain(&client, &mut cursor, page).await.is_empty());
     }

@@ -153,6 +153,7 @@ pub const RECEIPT_ITEMS_CHANGED_SINCE: &str =
         purchaseOrderLineId
         purchaseOrderLine { id purchaseOrderId partId attributes { key value type Etag } }
         partInventoryId
+        partInventory { id lotNumber serialNumber locationId }
       }
     }
   }

@@ -39,7 +39,9 @@ pub use purchase_orders::{
     IonPurchaseOrder, IonPurchaseOrderLine, LineChanges, LineEdits, NewLine, NewPurchaseOrder,
     PoStatus, PurchaseOrderChanges,
 };
-pub use receipts::{ReceiptCursor, ReceiptHeader, ReceiptItem, ReceiptItemsPage, ReceiptLine};
+pub use receipts::{
+    ReceiptCursor, ReceiptHeader, ReceiptItem, ReceiptItemsPage, ReceiptLine, ReceivedInventory,
+};
 pub use suppliers::Supplier;
 pub use transport::CLIENT_APP;
 

@@ -44,6 +44,17 @@ pub struct ReceiptItem {
     pub purchase_order_line_id: Option<i64>,
     pub purchase_order_line: Option<ReceiptLine>,
     pub part_inventory_id: Option<i64>,
+    /// Lot, serial and location of what was received (NetSuite inventory detail needs them).
+    pub part_inventory: Option<ReceivedInventory>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedInventory {
+    pub id: i64,
+    pub lot_number: Option<String>,
+    pub serial_number: Option<String>,
+    pub location_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
