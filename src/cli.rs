@@ -39,11 +39,26 @@ pub enum Command {
         /// NetSuite internal id, tranId (e.g. PO1042) or ION PO id.
         query: Option<String>,
     },
+    /// Check the configuration, both logins, NetSuite permissions (SuiteQL, DeletedRecord),
+    /// ION attribute definitions, the SuiteQL time-zone offset and clock skew; print what to fix.
+    Doctor,
+    /// One-time set-up in ION.
+    Setup {
+        #[command(subcommand)]
+        command: SetupCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SetupCommand {
+    /// Create the four custom attribute definitions the sync needs, where missing:
+    /// PO "Netsuite PO Number" and "Netsuite RecordID", line "ns_line_id" and "Non-receivable".
+    IonAttributes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +102,77 @@ pub fn main() -> ExitCode {
         } => config_check(&config, &path),
         Command::Status { json } => status(&config, json),
         Command::Links { query } => links(&config, query.as_deref()),
+        Command::Doctor => block_on(doctor(&config)),
+        Command::Setup {
+            command: SetupCommand::IonAttributes,
+        } => block_on(setup_ion_attributes(&config)),
+    }
+}
+
+/// Runs an async command on a fresh multi-threaded runtime.
+fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(fut),
+        Err(e) => {
+            eprintln!("netsuite-ion-sync: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+async fn doctor(config: &Config) -> ExitCode {
+    let checks = crate::doctor::run(config).await;
+    for c in &checks {
+        println!("{c}");
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.verdict == crate::doctor::Verdict::Fail)
+        .count();
+    let warned = checks
+        .iter()
+        .filter(|c| c.verdict == crate::doctor::Verdict::Warn)
+        .count();
+    println!(
+        "{} checks: {failed} failed, {warned} warnings",
+        checks.len()
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    }
+}
+
+async fn setup_ion_attributes(config: &Config) -> ExitCode {
+    let client = match crate::clients::ion_client(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("netsuite-ion-sync: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match client.ensure_required_attributes().await {
+        Ok(created) if created.is_empty() => {
+            println!("all four ION attribute definitions already exist; nothing to do");
+            ExitCode::SUCCESS
+        }
+        Ok(created) => {
+            for r in &created {
+                println!(
+                    "created {:?} attribute `{}` ({:?})",
+                    r.entity, r.key, r.attribute_type
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("netsuite-ion-sync: setup ion-attributes failed: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
     }
 }
 

@@ -10,11 +10,15 @@
 //! - [`sandbox`]: faithful NetSuite and ION simulators (tests and the `sandbox` command).
 //! - [`daemon`]: the `run` loop: poll loops, cron reconciliation, systemd notify, graceful stop.
 //! - [`telemetry`]: logging set-up (human on a terminal, JSON under systemd).
+//! - [`clients`]: builds both clients from the configuration (the one place that does).
+//! - [`doctor`]: pre-flight checks with fixes.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod daemon;
+pub mod doctor;
 pub mod ion;
 pub mod netsuite;
 pub mod retry;
