@@ -1,0 +1,683 @@
+//! Purchase orders and their lines: lookup by NetSuite id, create with lines in few round trips,
+//! header/status/attribute updates, line edits under the July-2025 rules, deletes.
+//!
+//! Round trips: creating a PO with N lines costs one `createPurchaseOrder` (attributes included),
+//! plus ⌈N/50⌉ aliased `createPurchaseOrderLine` batches, plus one status change if it is to leave
+//! DRAFT (lines can only be added while DRAFT). Every write returns the row's fresh `_etag`, and line writes also
+//! return their PO's, so a sequence of writes needs no re-reads unless a conflict says so.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::attributes::{Attribute, AttributeValue, NETSUITE_RECORD_ID, NS_LINE_ID};
+use super::transport::Replay;
+use super::{Client, Error, IN_CHUNK, collect_pages, documents, nullable_list, nullable_string};
+
+/// Aliased mutations per request: large enough that 20 lines are one request, small enough that
+/// one request stays far from ION's ~30 s gateway timeout.
+pub const MAX_BATCH: usize = 50;
+
+/// `Purchaseorderstatusenum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PoStatus {
+    Draft,
+    Requested,
+    Approved,
+    Ordered,
+    Canceled,
+    Received,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IonPurchaseOrder {
+    pub id: i64,
+    #[serde(rename = "_etag", deserialize_with = "nullable_string")]
+    pub etag: String,
+    #[serde(rename = "_updated", default)]
+    pub updated: Option<String>,
+    pub status: Option<PoStatus>,
+    pub supplier_id: Option<i64>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "nullable_list")]
+    pub attributes: Vec<Attribute>,
+    #[serde(
+        rename = "purchaseOrderLines",
+        default,
+        deserialize_with = "nullable_list"
+    )]
+    pub lines: Vec<IonPurchaseOrderLine>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IonPurchaseOrderLine {
+    pub id: i64,
+    #[serde(rename = "_etag", deserialize_with = "nullable_string")]
+    pub etag: String,
+    #[serde(rename = "_updated", default)]
+    pub updated: Option<String>,
+    pub purchase_order_id: i64,
+    /// Calculated by ION since July 2025 (DRAFT until the PO is ORDERED, then ORDERED, …).
+    pub status: PoStatus,
+    pub part_id: Option<i64>,
+    pub quantity: f64,
+    /// Unit cost (inference, reference §4.2).
+    pub cost: Option<f64>,
+    pub received_quantity: Option<f64>,
+    pub position: Option<i64>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "nullable_list")]
+    pub attributes: Vec<Attribute>,
+}
+
+fn attribute<'a>(attributes: &'a [Attribute], key: &str) -> Option<&'a Attribute> {
+    attributes.iter().find(|a| a.key == key)
+}
+
+impl IonPurchaseOrder {
+    pub fn attribute(&self, key: &str) -> Option<&Attribute> {
+        attribute(&self.attributes, key)
+    }
+
+    /// The NetSuite internal id this PO mirrors (`Netsuite RecordID`).
+    pub fn netsuite_id(&self) -> Option<String> {
+        match &self.attribute(NETSUITE_RECORD_ID)?.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn line(&self, id: i64) -> Option<&IonPurchaseOrderLine> {
+        self.lines.iter().find(|l| l.id == id)
+    }
+
+    /// Replaces or adds lines from a write's answer.
+    fn absorb(&mut self, lines: Vec<IonPurchaseOrderLine>) {
+        for line in lines {
+            match self.lines.iter_mut().find(|l| l.id == line.id) {
+                Some(existing) => *existing = line,
+                None => self.lines.push(line),
+            }
+        }
+    }
+}
+
+impl IonPurchaseOrderLine {
+    pub fn attribute(&self, key: &str) -> Option<&Attribute> {
+        attribute(&self.attributes, key)
+    }
+
+    /// The NetSuite line id (`ns_line_id`, NUMBER; a string holding digits is accepted too).
+    pub fn ns_line_id(&self) -> Option<i64> {
+        ns_line_id(&self.attributes)
+    }
+}
+
+pub(crate) fn ns_line_id(attributes: &[Attribute]) -> Option<i64> {
+    match &attribute(attributes, NS_LINE_ID)?.value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A PO to create. Lines are created after the header, in one aliased batch.
+#[derive(Debug, Clone, Default)]
+pub struct NewPurchaseOrder {
+    pub supplier_id: Option<i64>,
+    pub currency_id: Option<i64>,
+    pub description: Option<String>,
+    /// Where the PO should end up; it is created DRAFT (lines need DRAFT) and moved afterwards.
+    pub status: Option<PoStatus>,
+    pub attributes: Vec<AttributeValue>,
+    pub lines: Vec<NewLine>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewLine {
+    pub part_id: Option<i64>,
+    pub quantity: f64,
+    pub cost: Option<f64>,
+    pub description: Option<String>,
+    pub position: Option<i64>,
+    pub need_date: Option<String>,
+    pub estimated_arrival_date: Option<String>,
+    pub attributes: Vec<AttributeValue>,
+}
+
+/// Header changes; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseOrderChanges {
+    pub status: Option<PoStatus>,
+    pub supplier_id: Option<i64>,
+    pub description: Option<String>,
+    pub attributes: Vec<AttributeValue>,
+}
+
+/// Line changes; `None` leaves a field alone. Field edits need a DRAFT PO; `attributes`,
+/// `estimated_arrival_date` and `cancel` work on any PO (July-2025 rules).
+#[derive(Debug, Clone, Default)]
+pub struct LineChanges {
+    pub id: i64,
+    pub part_id: Option<i64>,
+    pub quantity: Option<f64>,
+    pub cost: Option<f64>,
+    pub description: Option<String>,
+    pub need_date: Option<String>,
+    pub estimated_arrival_date: Option<String>,
+    pub attributes: Vec<AttributeValue>,
+    /// Sets the only line status a client may set: CANCELED.
+    pub cancel: bool,
+}
+
+/// Line edits for [`Client::revise_lines`], applied in the order delete, update, create.
+#[derive(Debug, Clone, Default)]
+pub struct LineEdits {
+    pub delete: Vec<i64>,
+    pub update: Vec<LineChanges>,
+    pub create: Vec<NewLine>,
+}
+
+impl LineEdits {
+    /// Whether any edit needs the PO in DRAFT (cancel- or attribute-only updates do not).
+    fn need_draft(&self) -> bool {
+        !self.delete.is_empty()
+            || !self.create.is_empty()
+            || self.update.iter().any(|c| {
+                c.part_id.is_some()
+                    || c.quantity.is_some()
+                    || c.cost.is_some()
+                    || c.description.is_some()
+                    || c.need_date.is_some()
+            })
+    }
+}
+
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
+    if let Some(v) = value {
+        map.insert(key.into(), v.into());
+    }
+}
+
+fn create_attributes(attrs: &[AttributeValue]) -> Value {
+    json!(attrs)
+}
+
+/// Nested attribute input for updates: each needs an etag; an existing value's own `Etag`, or
+/// for a first-time value the parent's `_etag` (unverified guess, reference §5.2).
+fn nested_attributes(attrs: &[AttributeValue], current: &[Attribute], parent_etag: &str) -> Value {
+    Value::Array(
+        attrs
+            .iter()
+            .map(|a| {
+                let etag = attribute(current, &a.key)
+                    .map(|c| c.etag.as_str())
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or(parent_etag);
+                json!({"key": a.key, "value": a.value, "etag": etag})
+            })
+            .collect(),
+    )
+}
+
+fn new_line_input(po_id: i64, line: &NewLine) -> Value {
+    let mut m = Map::new();
+    m.insert("purchaseOrderId".into(), po_id.into());
+    m.insert("quantity".into(), line.quantity.into());
+    put(&mut m, "partId", line.part_id);
+    put(&mut m, "cost", line.cost);
+    put(&mut m, "description", line.description.clone());
+    put(&mut m, "position", line.position);
+    put(&mut m, "needDate", line.need_date.clone());
+    put(
+        &mut m,
+        "estimatedArrivalDate",
+        line.estimated_arrival_date.clone(),
+    );
+    if !line.attributes.is_empty() {
+        m.insert("attributes".into(), create_attributes(&line.attributes));
+    }
+    Value::Object(m)
+}
+
+fn line_update_input(line: &IonPurchaseOrderLine, c: &LineChanges) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), line.id.into());
+    m.insert("etag".into(), line.etag.clone().into());
+    put(&mut m, "partId", c.part_id);
+    put(&mut m, "quantity", c.quantity);
+    put(&mut m, "cost", c.cost);
+    put(&mut m, "description", c.description.clone());
+    put(&mut m, "needDate", c.need_date.clone());
+    put(
+        &mut m,
+        "estimatedArrivalDate",
+        c.estimated_arrival_date.clone(),
+    );
+    if c.cancel {
+        m.insert("status".into(), json!(PoStatus::Canceled));
+    }
+    if !c.attributes.is_empty() {
+        m.insert(
+            "attributes".into(),
+            nested_attributes(&c.attributes, &line.attributes, &line.etag),
+        );
+    }
+    Value::Object(m)
+}
+
+fn po_update_input(po: &IonPurchaseOrder, c: &PurchaseOrderChanges) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), po.id.into());
+    m.insert("etag".into(), po.etag.clone().into());
+    put(&mut m, "status", c.status.map(|s| json!(s)));
+    put(&mut m, "supplierId", c.supplier_id);
+    put(&mut m, "description", c.description.clone());
+    if !c.attributes.is_empty() {
+        m.insert(
+            "attributes".into(),
+            nested_attributes(&c.attributes, &po.attributes, &po.etag),
+        );
+    }
+    Value::Object(m)
+}
+
+/// The payload of a line create/update: the line and its PO's fresh etag and status.
+#[derive(Deserialize)]
+struct LinePayload {
+    #[serde(rename = "purchaseOrderLine")]
+    line: Option<LineWithPo>,
+}
+
+#[derive(Deserialize)]
+struct LineWithPo {
+    #[serde(flatten)]
+    line: IonPurchaseOrderLine,
+    #[serde(rename = "purchaseOrder")]
+    purchase_order: Option<PoStamp>,
+}
+
+#[derive(Deserialize)]
+struct PoStamp {
+    #[serde(rename = "_etag", deserialize_with = "nullable_string")]
+    etag: String,
+    #[serde(rename = "_updated", default)]
+    updated: Option<String>,
+    status: Option<PoStatus>,
+}
+
+fn take<T: serde::de::DeserializeOwned>(
+    data: &mut Map<String, Value>,
+    field: &str,
+    inner: &str,
+) -> Result<T, Error> {
+    let payload = data
+        .remove(field)
+        .ok_or_else(|| Error::Decode(format!("no `{field}` in answer")))?;
+    let value = payload.get(inner).cloned().unwrap_or(Value::Null);
+    if value.is_null() {
+        return Err(Error::Decode(format!("`{field}.{inner}` is null")));
+    }
+    serde_json::from_value(value).map_err(|e| Error::Decode(format!("{field}: {e}")))
+}
+
+impl Client {
+    /// POs mirroring the given NetSuite internal ids (`Netsuite RecordID` attribute, batch `in`).
+    /// Two POs for one id is the caller's data error to report; both are returned.
+    pub async fn purchase_orders_by_netsuite_id(
+        &self,
+        ns_ids: &[String],
+    ) -> Result<Vec<IonPurchaseOrder>, Error> {
+        let mut out = Vec::new();
+        for chunk in ns_ids.chunks(IN_CHUNK) {
+            let mut vars = Map::new();
+            vars.insert("key".into(), NETSUITE_RECORD_ID.into());
+            vars.insert("values".into(), json!(chunk));
+            out.extend(
+                collect_pages::<IonPurchaseOrder>(
+                    self,
+                    "PurchaseOrdersByAttribute",
+                    documents::PURCHASE_ORDERS_BY_ATTRIBUTE,
+                    "purchaseOrders",
+                    vars,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub async fn purchase_order(&self, id: i64) -> Result<Option<IonPurchaseOrder>, Error> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(rename = "purchaseOrder")]
+            purchase_order: Option<IonPurchaseOrder>,
+        }
+        let data: Data = self
+            .run(
+                "PurchaseOrderById",
+                documents::PURCHASE_ORDER_BY_ID,
+                json!({"id": id}),
+                Replay::Safe,
+            )
+            .await?;
+        Ok(data.purchase_order)
+    }
+
+    async fn fresh(&self, id: i64) -> Result<IonPurchaseOrder, Error> {
+        self.purchase_order(id)
+            .await?
+            .ok_or_else(|| Error::Data(format!("ION purchase order {id} no longer exists")))
+    }
+
+    /// Creates the PO (DRAFT, attributes set at create time), its lines in aliased batches, then
+    /// moves it to `new.status` if that is not DRAFT.
+    ///
+    /// Not atomic: if a later step fails, the PO exists (findable by its `Netsuite RecordID`)
+    /// with some lines; the sync recognises lines by `ns_line_id` and completes it next cycle.
+    pub async fn create_purchase_order(
+        &self,
+        new: &NewPurchaseOrder,
+    ) -> Result<IonPurchaseOrder, Error> {
+        let mut input = Map::new();
+        input.insert("status".into(), json!(PoStatus::Draft));
+        put(&mut input, "supplierId", new.supplier_id);
+        put(&mut input, "currencyId", new.currency_id);
+        put(&mut input, "description", new.description.clone());
+        if !new.attributes.is_empty() {
+            input.insert("attributes".into(), create_attributes(&new.attributes));
+        }
+        let mut data: Map<String, Value> = self
+            .run(
+                "CreatePurchaseOrder",
+                documents::CREATE_PURCHASE_ORDER,
+                json!({"input": input}),
+                Replay::OnlyIfNotApplied,
+            )
+            .await?;
+        let mut po: IonPurchaseOrder = take(&mut data, "createPurchaseOrder", "purchaseOrder")?;
+        if !new.lines.is_empty() {
+            self.create_lines(&mut po, &new.lines).await?;
+        }
+        match new.status {
+            Some(status) if Some(status) != po.status => self.set_status(&mut po, status).await?,
+            _ => {}
+        }
+        Ok(po)
+    }
+
+    /// Creates lines on a DRAFT PO, `MAX_BATCH` aliased mutations per request, and adds them to
+    /// `po` (whose etag is refreshed from the answer).
+    ///
+    /// Aliased mutations are not a transaction: if one alias fails (a rule, a bad attribute), the
+    /// others in the request may have been created and the call still returns the error. The
+    /// caller then re-reads the PO ([`Client::purchase_order`]) and matches lines by `ns_line_id`
+    /// before creating again.
+    pub async fn create_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        lines: &[NewLine],
+    ) -> Result<(), Error> {
+        for chunk in lines.chunks(MAX_BATCH) {
+            let mut vars = Map::new();
+            for (k, line) in chunk.iter().enumerate() {
+                vars.insert(format!("i{k}"), new_line_input(po.id, line));
+            }
+            let data: Map<String, Value> = self
+                .run(
+                    "CreatePurchaseOrderLines",
+                    &documents::create_lines(chunk.len()),
+                    Value::Object(vars),
+                    Replay::OnlyIfNotApplied,
+                )
+                .await?;
+            self.absorb_lines(po, data, chunk.len())?;
+        }
+        Ok(())
+    }
+
+    fn absorb_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        mut data: Map<String, Value>,
+        n: usize,
+    ) -> Result<(), Error> {
+        let mut lines = Vec::with_capacity(n);
+        for k in 0..n {
+            let alias = documents::alias(k);
+            let payload: LinePayload =
+                serde_json::from_value(data.remove(&alias).unwrap_or(Value::Null))
+                    .map_err(|e| Error::Decode(format!("{alias}: {e}")))?;
+            let item = payload
+                .line
+                .ok_or_else(|| Error::Decode(format!("{alias}: no purchaseOrderLine")))?;
+            if let Some(stamp) = item.purchase_order {
+                po.etag = stamp.etag;
+                po.updated = stamp.updated;
+                po.status = stamp.status;
+            }
+            lines.push(item.line);
+        }
+        po.absorb(lines);
+        Ok(())
+    }
+
+    /// Updates header fields, status and attributes, then replaces `po` with ION's answer. On an
+    /// etag conflict: one re-read, one retry.
+    pub async fn update_purchase_order(
+        &self,
+        po: &mut IonPurchaseOrder,
+        changes: &PurchaseOrderChanges,
+    ) -> Result<(), Error> {
+        match self.try_update_po(po, changes).await {
+            Err(e) if e.is_conflict() => {
+                tracing::info!(po = po.id, "etag conflict updating ION PO; re-reading once");
+                *po = self.fresh(po.id).await?;
+                self.try_update_po(po, changes).await
+            }
+            other => other,
+        }
+    }
+
+    async fn try_update_po(
+        &self,
+        po: &mut IonPurchaseOrder,
+        changes: &PurchaseOrderChanges,
+    ) -> Result<(), Error> {
+        let mut data: Map<String, Value> = self
+            .run(
+                "UpdatePurchaseOrder",
+                documents::UPDATE_PURCHASE_ORDER,
+                json!({"input": po_update_input(po, changes)}),
+                Replay::Safe,
+            )
+            .await?;
+        *po = take(&mut data, "updatePurchaseOrder", "purchaseOrder")?;
+        Ok(())
+    }
+
+    /// Moves the PO between statuses (DRAFT ⇄ ORDERED, CANCELED, …).
+    pub async fn set_status(
+        &self,
+        po: &mut IonPurchaseOrder,
+        status: PoStatus,
+    ) -> Result<(), Error> {
+        let changes = PurchaseOrderChanges {
+            status: Some(status),
+            ..Default::default()
+        };
+        self.update_purchase_order(po, &changes).await
+    }
+
+    /// Updates lines in aliased batches (field edits need a DRAFT PO; see [`Client::revise_lines`]).
+    /// On an etag conflict: one re-read of the PO, one retry of the whole batch with fresh etags
+    /// (re-applying an update that already went through is harmless).
+    pub async fn update_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        changes: &[LineChanges],
+    ) -> Result<(), Error> {
+        match self.try_update_lines(po, changes).await {
+            Err(e) if e.is_conflict() => {
+                tracing::info!(
+                    po = po.id,
+                    "etag conflict updating ION lines; re-reading once"
+                );
+                *po = self.fresh(po.id).await?;
+                self.try_update_lines(po, changes).await
+            }
+            other => other,
+        }
+    }
+
+    async fn try_update_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        changes: &[LineChanges],
+    ) -> Result<(), Error> {
+        for chunk in changes.chunks(MAX_BATCH) {
+            let mut vars = Map::new();
+            for (k, c) in chunk.iter().enumerate() {
+                let line = po.line(c.id).ok_or_else(|| {
+                    Error::Data(format!("line {} is not on ION PO {}", c.id, po.id))
+                })?;
+                vars.insert(format!("i{k}"), line_update_input(line, c));
+            }
+            let data: Map<String, Value> = self
+                .run(
+                    "UpdatePurchaseOrderLines",
+                    &documents::update_lines(chunk.len()),
+                    Value::Object(vars),
+                    Replay::Safe,
+                )
+                .await?;
+            self.absorb_lines(po, data, chunk.len())?;
+        }
+        Ok(())
+    }
+
+    /// Cancels lines (status CANCELED, allowed whatever the PO status).
+    pub async fn cancel_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        line_ids: &[i64],
+    ) -> Result<(), Error> {
+        let changes: Vec<LineChanges> = line_ids
+            .iter()
+            .map(|&id| LineChanges {
+                id,
+                cancel: true,
+                ..Default::default()
+            })
+            .collect();
+        self.update_lines(po, &changes).await
+    }
+
+    /// Deletes lines (PO must be DRAFT; ION refuses lines with received items), then re-reads
+    /// the PO: a delete answers only the id, and the PO's etag has moved.
+    pub async fn delete_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        line_ids: &[i64],
+    ) -> Result<(), Error> {
+        let first = self.try_delete_lines(po, line_ids).await;
+        if let Err(e) = &first
+            && e.is_conflict()
+        {
+            tracing::info!(
+                po = po.id,
+                "etag conflict deleting ION lines; re-reading once"
+            );
+            *po = self.fresh(po.id).await?;
+            let remaining: Vec<i64> = line_ids
+                .iter()
+                .copied()
+                .filter(|id| po.line(*id).is_some())
+                .collect();
+            self.try_delete_lines(po, &remaining).await?;
+        } else {
+            first?;
+        }
+        *po = self.fresh(po.id).await?;
+        Ok(())
+    }
+
+    async fn try_delete_lines(&self, po: &IonPurchaseOrder, line_ids: &[i64]) -> Result<(), Error> {
+        for chunk in line_ids.chunks(MAX_BATCH) {
+            let mut vars = Map::new();
+            for (k, id) in chunk.iter().enumerate() {
+                let line = po
+                    .line(*id)
+                    .ok_or_else(|| Error::Data(format!("line {id} is not on ION PO {}", po.id)))?;
+                vars.insert(format!("id{k}"), line.id.into());
+                vars.insert(format!("etag{k}"), line.etag.clone().into());
+            }
+            let _: Map<String, Value> = self
+                .run(
+                    "DeletePurchaseOrderLines",
+                    &documents::delete_lines(chunk.len()),
+                    Value::Object(vars),
+                    Replay::Safe,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// "Move an ORDERED PO to DRAFT, edit its lines, move it back": the July-2025 way to change
+    /// lines of an ordered PO. Safe to retry as a whole: every step starts from `po` as ION last
+    /// answered, and if a step fails the PO is left DRAFT, which the sync's next plan sees (ION
+    /// DRAFT vs NetSuite ordered) and corrects by running this again.
+    pub async fn revise_lines(
+        &self,
+        po: &mut IonPurchaseOrder,
+        edits: &LineEdits,
+    ) -> Result<(), Error> {
+        let original = po.status;
+        let reopen = edits.need_draft() && original != Some(PoStatus::Draft);
+        if reopen {
+            self.set_status(po, PoStatus::Draft).await?;
+        }
+        if !edits.delete.is_empty() {
+            self.delete_lines(po, &edits.delete).await?;
+        }
+        if !edits.update.is_empty() {
+            self.update_lines(po, &edits.update).await?;
+        }
+        if !edits.create.is_empty() {
+            self.create_lines(po, &edits.create).await?;
+        }
+        if let (true, Some(status)) = (reopen, original) {
+            self.set_status(po, status).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the PO (ION refuses if anything was received). Already gone counts as done.
+    pub async fn delete_purchase_order(&self, po: &IonPurchaseOrder) -> Result<(), Error> {
+        match self.try_delete_po(po.id, &po.etag).await {
+            Err(e) if e.is_conflict() => match self.purchase_order(po.id).await? {
+                None => Ok(()),
+                Some(fresh) => self.try_delete_po(fresh.id, &fresh.etag).await,
+            },
+            other => other,
+        }
+    }
+
+    async fn try_delete_po(&self, id: i64, etag: &str) -> Result<(), Error> {
+        let _: Map<String, Value> = self
+            .run(
+                "DeletePurchaseOrder",
+                documents::DELETE_PURCHASE_ORDER,
+                json!({"id": id, "etag": etag}),
+                Replay::Safe,
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! Suppliers: batch lookup by name and creation (NetSuite vendors become ION suppliers once; the
+//! link table remembers the pairing, so names are only looked up for vendors not yet linked).
+
+use serde::Deserialize;
+use serde_json::{Map, json};
+
+use super::transport::Replay;
+use super::{Client, Error, IN_CHUNK, collect_pages, documents, nullable_string};
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Supplier {
+    pub id: i64,
+    #[serde(rename = "_etag", deserialize_with = "nullable_string")]
+    pub etag: String,
+    pub name: String,
+}
+
+impl Client {
+    /// Suppliers whose name is exactly one of `names` (`in` filter, chunked). Several suppliers
+    /// may share a name; all are returned.
+    pub async fn suppliers_by_name(&self, names: &[String]) -> Result<Vec<Supplier>, Error> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(IN_CHUNK) {
+            let mut vars = Map::new();
+            vars.insert("names".into(), json!(chunk));
+            out.extend(
+                collect_pages::<Supplier>(
+                    self,
+                    "SuppliersByName",
+                    documents::SUPPLIERS_BY_NAME,
+                    "suppliers",
+                    vars,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Creates a supplier. Not retried after an ambiguous failure (it would duplicate): the
+    /// caller looks the name up again first.
+    pub async fn create_supplier(&self, name: &str) -> Result<Supplier, Error> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(rename = "createSupplier")]
+            create: Option<Payload>,
+        }
+        #[derive(Deserialize)]
+        struct Payload {
+            supplier: Option<Supplier>,
+        }
+        let data: Data = self
+            .run(
+                "CreateSupplier",
+                documents::CREATE_SUPPLIER,
+                json!({"input": {"name": name}}),
+                Replay::OnlyIfNotApplied,
+            )
+            .await?;
+        data.create
+            .and_then(|p| p.supplier)
+            .ok_or_else(|| Error::Decode("createSupplier returned no supplier".into()))
+    }
+}

@@ -1,0 +1,734 @@
+//! Executes a validated document against [`State`]: apollo-compiler's executor walks the
+//! selection set (aliases, fragments, variables, `__typename`, null propagation), and calls back
+//! here one field at a time. Root fields are resolvers written by name; everything below them is
+//! generic: a row's fields come from [`State::fields`], its relations from [`State::relation`].
+//!
+//! Why generic below the root: the client selects many fields; writing resolvers per type would
+//! drift from the schema. A field neither present nor a relation answers a field error naming it,
+//! so a gap shows up loudly instead of as a silent null.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use apollo_compiler::ExecutableDocument;
+use apollo_compiler::resolvers::{Execution, FieldError, ObjectValue, ResolveInfo, ResolvedValue};
+use apollo_compiler::response::JsonValue;
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+use super::state::{AttrScope, Kind, ORGANIZATION_ID, Refusal, Related, State, USER_ID};
+use crate::ion::schema::SCHEMA;
+
+/// A resolved value before apollo-compiler coerces it to the selected shape.
+#[derive(Debug, Clone)]
+enum Val {
+    Null,
+    Leaf(Value),
+    Row(Kind, i64),
+    Map(BTreeMap<String, Val>),
+    List(Vec<Val>),
+}
+
+fn map<const N: usize>(entries: [(&str, Val); N]) -> Val {
+    Val::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+/// JSON that stands for an object (attribute rows, org settings) becomes nested maps.
+fn from_json(v: Value) -> Val {
+    match v {
+        Value::Null => Val::Null,
+        Value::Object(m) => Val::Map(m.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
+        Value::Array(a) => Val::List(a.into_iter().map(from_json).collect()),
+        other => Val::Leaf(other),
+    }
+}
+
+/// The result of one execution.
+pub struct Executed {
+    pub body: Value,
+    /// An etag conflict happened (the server may answer HTTP 409).
+    pub conflict: bool,
+}
+
+struct Ctx<'s> {
+    st: RefCell<&'s mut State>,
+    conflict: Cell<bool>,
+}
+
+enum NodeVal {
+    Query,
+    Mutation,
+    /// A row with its fields computed once when it entered the response (nested fields resolve
+    /// after the root mutation that produced them, so the snapshot is the post-write state).
+    Row(Kind, i64, Map<String, Value>),
+    Map(BTreeMap<String, Val>),
+}
+
+struct Node<'c, 's> {
+    ty: String,
+    val: NodeVal,
+    ctx: &'c Ctx<'s>,
+}
+
+pub fn execute(
+    state: &mut State,
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    variables: &Map<String, Value>,
+) -> Executed {
+    let ctx = Ctx {
+        st: RefCell::new(state),
+        conflict: Cell::new(false),
+    };
+    let vars = match JsonValue::from(Value::Object(variables.clone())) {
+        JsonValue::Object(m) => m,
+        _ => Default::default(),
+    };
+    let execution = match Execution::new(&SCHEMA, document).operation_name(operation_name) {
+        Ok(e) => e.raw_variable_values(&vars),
+        Err(e) => {
+            return Executed {
+                body: json!({"errors": [{"message": e.message().to_string()}]}),
+                conflict: false,
+            };
+        }
+    };
+    let is_mutation = document
+        .operations
+        .get(operation_name)
+        .map(|op| op.operation_type.is_mutation())
+        .unwrap_or(false);
+    let root = Node {
+        ty: if is_mutation { "Mutation" } else { "Query" }.into(),
+        val: if is_mutation {
+            NodeVal::Mutation
+        } else {
+            NodeVal::Query
+        },
+        ctx: &ctx,
+    };
+    let body = match execution.execute_sync(&root) {
+        Ok(response) => serde_json::to_value(&response)
+            .unwrap_or_else(|e| json!({"errors": [{"message": e.to_string()}]})),
+        Err(e) => json!({"errors": [{"message": e.message().to_string()}]}),
+    };
+    Executed {
+        body: mark_conflicts(body),
+        conflict: ctx.conflict.get(),
+    }
+}
+
+const CONFLICT_PREFIX: &str = "Etag mismatch";
+
+/// Tags etag errors with `extensions.code = CONFLICT` (apollo's field errors carry only a
+/// message), and strips apollo's message prefix.
+fn mark_conflicts(mut body: Value) -> Value {
+    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+        for e in errors {
+            // apollo-compiler prefixes field errors with "resolver error: "; ION does not.
+            if let Some(m) = e["message"]
+                .as_str()
+                .and_then(|m| m.strip_prefix("resolver error: "))
+            {
+                e["message"] = m.to_string().into();
+            }
+            if e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(CONFLICT_PREFIX))
+            {
+                e["extensions"] = json!({"code": "CONFLICT"});
+            }
+        }
+    }
+    body
+}
+
+fn err(message: impl Into<String>) -> FieldError {
+    FieldError {
+        message: message.into(),
+    }
+}
+
+impl ObjectValue for Node<'_, '_> {
+    fn type_name(&self) -> &str {
+        &self.ty
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        let field = info.field_name();
+        let args = serde_json::to_value(info.arguments()).unwrap_or(Value::Null);
+        let val = match &self.val {
+            NodeVal::Query => self.ctx.query(field, &args)?,
+            NodeVal::Mutation => self.ctx.mutate(field, &args)?,
+            NodeVal::Row(kind, id, fields) => {
+                self.ctx.row_field(*kind, *id, fields, field, &args)?
+            }
+            NodeVal::Map(m) => match m.get(field) {
+                Some(v) => v.clone(),
+                None => {
+                    return Err(err(format!(
+                        "ION simulator: field {}.{field} is not implemented",
+                        self.ty
+                    )));
+                }
+            },
+        };
+        Ok(self.resolved(val, info))
+    }
+}
+
+impl<'c, 's> Node<'c, 's> {
+    fn resolved<'a>(&'a self, val: Val, info: &ResolveInfo<'_>) -> ResolvedValue<'a> {
+        let ty = info
+            .field_definition()
+            .ty
+            .inner_named_type()
+            .as_str()
+            .to_string();
+        let leaf = matches!(
+            SCHEMA.types.get(ty.as_str()),
+            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_))
+        );
+        self.wrap(val, ty, leaf)
+    }
+
+    fn wrap<'a>(&'a self, val: Val, ty: String, leaf: bool) -> ResolvedValue<'a> {
+        match val {
+            Val::Null => ResolvedValue::null(),
+            Val::Leaf(v) if leaf => ResolvedValue::leaf(JsonValue::from(v)),
+            Val::Leaf(v) => self.wrap(from_json(v), ty, leaf),
+            Val::Row(kind, id) => {
+                let Some(fields) = self.ctx.st.borrow().fields(kind, id) else {
+                    return ResolvedValue::null();
+                };
+                ResolvedValue::object(Node {
+                    ty: kind.type_name().into(),
+                    val: NodeVal::Row(kind, id, fields),
+                    ctx: self.ctx,
+                })
+            }
+            Val::Map(m) => ResolvedValue::object(Node {
+                ty,
+                val: NodeVal::Map(m),
+                ctx: self.ctx,
+            }),
+            Val::List(items) => ResolvedValue::List(Box::new(
+                items
+                    .into_iter()
+                    .map(move |v| Ok(self.wrap(v, ty.clone(), leaf))),
+            )),
+        }
+    }
+}
+
+fn as_id(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn refusal(ctx: &Ctx<'_>, r: Refusal) -> FieldError {
+    if matches!(r, Refusal::Conflict(_)) {
+        ctx.conflict.set(true);
+    }
+    err(r.message().to_string())
+}
+
+impl Ctx<'_> {
+    fn query(&self, field: &str, args: &Value) -> Result<Val, FieldError> {
+        let st = self.st.borrow();
+        let single = |kind: Kind| {
+            let id = as_id(&args["id"]).unwrap_or_default();
+            if st.fields(kind, id).is_some() {
+                Val::Row(kind, id)
+            } else {
+                Val::Null
+            }
+        };
+        Ok(match field {
+            "me" => Val::Row(Kind::User, USER_ID),
+            "purchaseOrder" => single(Kind::PurchaseOrder),
+            "purchaseOrderLine" => single(Kind::PurchaseOrderLine),
+            "receipt" => single(Kind::Receipt),
+            "supplier" => single(Kind::Supplier),
+            "part" => single(Kind::Part),
+            "purchaseOrders" => connection(&st, Kind::PurchaseOrder, args)?,
+            "purchaseOrderLines" => connection(&st, Kind::PurchaseOrderLine, args)?,
+            "suppliers" => connection(&st, Kind::Supplier, args)?,
+            "parts" => connection(&st, Kind::Part, args)?,
+            "receipts" => connection(&st, Kind::Receipt, args)?,
+            "receiptItems" => connection(&st, Kind::ReceiptItem, args)?,
+            other => {
+                return Err(err(format!(
+                    "ION simulator: Query.{other} is not implemented"
+                )));
+            }
+        })
+    }
+
+    fn mutate(&self, field: &str, args: &Value) -> Result<Val, FieldError> {
+        let mut st = self.st.borrow_mut();
+        let input = &args["input"];
+        let id_arg = as_id(&args["id"]).unwrap_or_default();
+        let etag_arg = args["etag"].as_str().unwrap_or_default();
+        let out = match field {
+            "createPurchaseOrder" => st
+                .create_purchase_order(input)
+                .map(|id| map([("purchaseOrder", Val::Row(Kind::PurchaseOrder, id))])),
+            "updatePurchaseOrder" => st
+                .update_purchase_order(input)
+                .map(|id| map([("purchaseOrder", Val::Row(Kind::PurchaseOrder, id))])),
+            "deletePurchaseOrder" => st
+                .delete_purchase_order(id_arg, etag_arg)
+                .map(|id| map([("id", Val::Leaf(id.into()))])),
+            "createPurchaseOrderLine" => st
+                .create_line(input)
+                .map(|id| map([("purchaseOrderLine", Val::Row(Kind::PurchaseOrderLine, id))])),
+            "updatePurchaseOrderLine" => st
+                .update_line(input)
+                .map(|id| map([("purchaseOrderLine", Val::Row(Kind::PurchaseOrderLine, id))])),
+            "deletePurchaseOrderLine" => st
+                .delete_line(id_arg, etag_arg)
+                .map(|id| map([("id", Val::Leaf(id.into()))])),
+            "createSupplier" => st
+                .create_supplier(input)
+                .map(|id| map([("supplier", Val::Row(Kind::Supplier, id))])),
+            "updateOrganizationPurchaseOrderAttributes" => {
+                define(&mut st, AttrScope::PurchaseOrder, input)
+            }
+            "updateOrganizationPurchaseOrderLineAttributes" => {
+                define(&mut st, AttrScope::PurchaseOrderLine, input)
+            }
+            "updateOrganizationReceiptAttributes" => define(&mut st, AttrScope::Receipt, input),
+            "updateOrganizationSupplierAttributes" => define(&mut st, AttrScope::Supplier, input),
+            "updateOrganizationPartAttributes" => define(&mut st, AttrScope::Part, input),
+            other => {
+                return Err(err(format!(
+                    "ION simulator: Mutation.{other} is not implemented"
+                )));
+            }
+        };
+        out.map_err(|r| refusal(self, r))
+    }
+
+    fn row_field(
+        &self,
+        kind: Kind,
+        id: i64,
+        fields: &Map<String, Value>,
+        field: &str,
+        args: &Value,
+    ) -> Result<Val, FieldError> {
+        let st = self.st.borrow();
+        if let Some(related) = st.relation(kind, id, field) {
+            return Ok(match related {
+                Related::One(Some((k, i))) => Val::Row(k, i),
+                Related::One(None) => Val::Null,
+                Related::Many(k, ids) => {
+                    let mut out = Vec::new();
+                    for i in ids {
+                        if matches(&st, k, i, &args["filters"]).map_err(err)? {
+                            out.push(Val::Row(k, i));
+                        }
+                    }
+                    Val::List(out)
+                }
+            });
+        }
+        match fields.get(field) {
+            Some(v) => Ok(Val::Leaf(v.clone())),
+            None => Err(err(format!(
+                "ION simulator: field {}.{field} is not implemented",
+                kind.type_name()
+            ))),
+        }
+    }
+}
+
+fn define(st: &mut State, scope: AttrScope, input: &Value) -> Result<Val, Refusal> {
+    st.define_attribute_guarded(scope, input)?;
+    Ok(map([(
+        "organization",
+        Val::Row(Kind::Organization, ORGANIZATION_ID),
+    )]))
+}
+
+// ----- lists: filters, sort, relay paging ---------------------------------------------------
+
+fn cursor(offset: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("arrayconnection:{offset}"))
+}
+
+fn offset_of(cursor: &str) -> Option<usize> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(cursor)
+        .ok()?;
+    String::from_utf8(raw)
+        .ok()?
+        .strip_prefix("arrayconnection:")?
+        .parse()
+        .ok()
+}
+
+fn connection(st: &State, kind: Kind, args: &Value) -> Result<Val, FieldError> {
+    if !args["last"].is_null() || !args["before"].is_null() {
+        return Err(err(
+            "ION simulator: backward paging (last/before) is not implemented",
+        ));
+    }
+    let mut ids = Vec::new();
+    for id in st.ids(kind) {
+        if matches(st, kind, id, &args["filters"]).map_err(err)? {
+            ids.push(id);
+        }
+    }
+    let keys: Vec<(String, bool)> = args["sort"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str())
+        .map(sort_key)
+        .collect();
+    if !keys.is_empty() {
+        let rows: BTreeMap<i64, Map<String, Value>> = ids
+            .iter()
+            .filter_map(|id| st.fields(kind, *id).map(|f| (*id, f)))
+            .collect();
+        ids.sort_by(|a, b| {
+            for (key, asc) in &keys {
+                let get = |id: &i64| {
+                    rows.get(id).and_then(|r| {
+                        r.get(key.as_str())
+                            .or_else(|| r.get(key.trim_start_matches('_')))
+                    })
+                };
+                let ord = match (get(a), get(b)) {
+                    (Some(x), Some(y)) => compare(x, y).unwrap_or(Ordering::Equal),
+                    _ => Ordering::Equal,
+                };
+                let ord = if *asc { ord } else { ord.reverse() };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            a.cmp(b)
+        });
+    }
+    let total = ids.len();
+    let start = match args["after"].as_str() {
+        Some(c) => offset_of(c).ok_or_else(|| err(format!("Invalid cursor: {c}")))? + 1,
+        None => 0,
+    };
+    let first = args["first"].as_u64().map(|f| f as usize).unwrap_or(total);
+    let page: Vec<(usize, i64)> = ids
+        .into_iter()
+        .enumerate()
+        .skip(start)
+        .take(first)
+        .collect();
+    let edges = page
+        .iter()
+        .map(|(offset, id)| {
+            map([
+                ("node", Val::Row(kind, *id)),
+                ("cursor", Val::Leaf(cursor(*offset).into())),
+            ])
+        })
+        .collect();
+    let end = page.last().map(|(o, _)| *o);
+    let page_info = map([
+        (
+            "hasNextPage",
+            Val::Leaf(end.is_some_and(|e| e + 1 < total).into()),
+        ),
+        ("hasPreviousPage", Val::Leaf((start > 0).into())),
+        (
+            "startCursor",
+            page.first()
+                .map_or(Val::Null, |(o, _)| Val::Leaf(cursor(*o).into())),
+        ),
+        (
+            "endCursor",
+            end.map_or(Val::Null, |o| Val::Leaf(cursor(o).into())),
+        ),
+        ("count", Val::Leaf(page.len().into())),
+        ("totalCount", Val::Leaf(total.into())),
+    ]);
+    Ok(map([("pageInfo", page_info), ("edges", Val::List(edges))]))
+}
+
+/// `_UPDATED_ASC` → (`_updated`, ascending); `RECEIVED_AT_DESC` → (`receivedAt`, descending).
+fn sort_key(value: &str) -> (String, bool) {
+    let (column, asc) = match value.strip_suffix("_ASC") {
+        Some(c) => (c, true),
+        None => (value.strip_suffix("_DESC").unwrap_or(value), false),
+    };
+    let (prefix, rest) = match column.strip_prefix('_') {
+        Some(r) => ("_", r),
+        None => ("", column),
+    };
+    let mut name = String::from(prefix);
+    for (i, part) in rest.split('_').enumerate() {
+        let lower = part.to_ascii_lowercase();
+        if i == 0 {
+            name.push_str(&lower);
+        } else {
+            let mut chars = lower.chars();
+            if let Some(c) = chars.next() {
+                name.push(c.to_ascii_uppercase());
+                name.push_str(chars.as_str());
+            }
+        }
+    }
+    (name, asc)
+}
+
+/// Compares two scalar values the way a SQL backend would for their type: numbers (an id given
+/// as a string compares with a numeric column numerically), date-times (by instant, whatever the
+/// offset notation), then strings (so part number "0100" is not "100").
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    let num = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    if (a.is_number() || b.is_number())
+        && let (Some(x), Some(y)) = (num(a), num(b))
+    {
+        return x.partial_cmp(&y);
+    }
+    if let (Value::String(x), Value::String(y)) = (a, b) {
+        if let (Ok(tx), Ok(ty)) = (
+            chrono::DateTime::parse_from_rfc3339(x),
+            chrono::DateTime::parse_from_rfc3339(y),
+        ) {
+            return Some(tx.cmp(&ty));
+        }
+        return Some(x.cmp(y));
+    }
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn like(value: &Value, pattern: &Value, case_insensitive: bool) -> bool {
+    let (Some(v), Some(p)) = (value.as_str(), pattern.as_str()) else {
+        return false;
+    };
+    let (v, p) = if case_insensitive {
+        (v.to_lowercase(), p.to_lowercase())
+    } else {
+        (v.to_string(), p.to_string())
+    };
+    let parts: Vec<&str> = p.split('%').collect();
+    let mut rest = v.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+fn scalar_matches(value: &Value, ops: &Value) -> Result<bool, String> {
+    let Some(ops) = ops.as_object() else {
+        return Err(format!("filter operator object expected, got {ops}"));
+    };
+    for (op, arg) in ops {
+        if arg.is_null() {
+            continue;
+        }
+        let ok = match op.as_str() {
+            "eq" => compare(value, arg) == Some(Ordering::Equal),
+            "neq" => compare(value, arg) != Some(Ordering::Equal),
+            "in" => arg
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| compare(value, x) == Some(Ordering::Equal))),
+            "gt" => compare(value, arg) == Some(Ordering::Greater),
+            "gte" => matches!(
+                compare(value, arg),
+                Some(Ordering::Greater | Ordering::Equal)
+            ),
+            "lt" => compare(value, arg) == Some(Ordering::Less),
+            "lte" => matches!(compare(value, arg), Some(Ordering::Less | Ordering::Equal)),
+            "isnull" => value.is_null() == arg.as_bool().unwrap_or(false),
+            "like" => like(value, arg, false),
+            "ilike" => like(value, arg, true),
+            "notlike" => !like(value, arg, false),
+            "notilike" => !like(value, arg, true),
+            other => {
+                return Err(format!(
+                    "ION simulator: filter operator `{other}` is not implemented"
+                ));
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Filter on a plain JSON object (attribute rows).
+fn json_matches(obj: &Map<String, Value>, filter: &Value) -> Result<bool, String> {
+    let Some(filter) = filter.as_object() else {
+        return Ok(true);
+    };
+    for (key, cond) in filter {
+        if cond.is_null() {
+            continue;
+        }
+        let ok = match key.as_str() {
+            "or_" => any(cond, |f| json_matches(obj, f))?,
+            "and_" => all(cond, |f| json_matches(obj, f))?,
+            _ => scalar_matches(obj.get(key).unwrap_or(&Value::Null), cond)?,
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn any(list: &Value, mut f: impl FnMut(&Value) -> Result<bool, String>) -> Result<bool, String> {
+    for item in list.as_array().into_iter().flatten() {
+        if f(item)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn all(list: &Value, mut f: impl FnMut(&Value) -> Result<bool, String>) -> Result<bool, String> {
+    for item in list.as_array().into_iter().flatten() {
+        if !f(item)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `XInputFilters` against a row: columns with operator objects, `or_`/`and_`, relations and
+/// attribute lists by nesting ("some related row matches").
+fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, String> {
+    let Some(filter) = filter.as_object() else {
+        return Ok(true);
+    };
+    let Some(fields) = st.fields(kind, id) else {
+        return Ok(false);
+    };
+    for (key, cond) in filter {
+        if cond.is_null() {
+            continue;
+        }
+        let ok = match key.as_str() {
+            "or_" => any(cond, |f| matches(st, kind, id, f))?,
+            "and_" => all(cond, |f| matches(st, kind, id, f))?,
+            _ => match st.relation(kind, id, key) {
+                Some(Related::One(Some((k, i)))) => matches(st, k, i, cond)?,
+                Some(Related::One(None)) => false,
+                Some(Related::Many(k, ids)) => {
+                    let mut hit = false;
+                    for i in ids {
+                        if matches(st, k, i, cond)? {
+                            hit = true;
+                            break;
+                        }
+                    }
+                    hit
+                }
+                None => match fields.get(key) {
+                    Some(Value::Array(rows)) => {
+                        let mut hit = false;
+                        for row in rows {
+                            if let Some(obj) = row.as_object()
+                                && json_matches(obj, cond)?
+                            {
+                                hit = true;
+                                break;
+                            }
+                        }
+                        hit
+                    }
+                    Some(v) => scalar_matches(v, cond)?,
+                    None => {
+                        return Err(format!(
+                            "ION simulator: filter on {}.{key} is not implemented",
+                            kind.type_name()
+                        ));
+                    }
+                },
+            },
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_keys() {
+        assert_eq!(sort_key("_UPDATED_ASC"), ("_updated".into(), true));
+        assert_eq!(sort_key("ID_DESC"), ("id".into(), false));
+        assert_eq!(sort_key("RECEIVED_AT_ASC"), ("receivedAt".into(), true));
+    }
+
+    #[test]
+    fn comparisons_follow_column_types() {
+        assert_eq!(compare(&json!(5), &json!("5")), Some(Ordering::Equal));
+        assert_eq!(compare(&json!("0100"), &json!("100")), Some(Ordering::Less));
+        let a = json!("2026-01-01T08:00:00.000001+00:00");
+        assert_eq!(
+            compare(&a, &json!("2026-01-01T08:00:00Z")),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare(
+                &json!("2026-01-01T09:00:00+01:00"),
+                &json!("2026-01-01T08:00:00Z")
+            ),
+            Some(Ordering::Equal)
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(offset_of(&cursor(41)), Some(41));
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like(&json!("Acme Corp"), &json!("Acme%"), false));
+        assert!(like(&json!("Acme Corp"), &json!("%corp"), true));
+        assert!(!like(&json!("Acme Corp"), &json!("%corp"), false));
+    }
+}
