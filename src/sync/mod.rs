@@ -24,10 +24,13 @@
 //! - [`attrs`]: NetSuite field text → typed ION attribute value, and tolerant comparison.
 //! - [`plan`]: NetSuite PO → ordered ION changes (issue #5).
 //! - [`receipts_plan`]: ION receipt items → NetSuite item receipts (issue #6).
+//! - [`receipts`]: the receiving leg that polls, applies that plan exactly once and records it
+//!   (the one module here that does I/O; the planners stay pure).
 
 pub mod attrs;
 pub mod hash;
 pub mod model;
 pub mod plan;
+pub mod receipts;
 pub mod receipts_plan;
 pub mod status;
