@@ -33,6 +33,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One NetSuite → ION purchase-order cycle, then exit (1 if anything failed).
+    Once {
+        /// Print the planned changes on both sides and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Reconcile one purchase order now, whatever the checkpoints say.
+    Resync {
+        /// NetSuite internal id or tranId (e.g. `PO1042`).
+        po: String,
+        /// Print the planned changes on both sides and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -80,7 +94,62 @@ pub fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check(&config, &path),
         Command::Status { json } => status(&config, json),
+        Command::Once { dry_run } => sync_command(&config, None, dry_run),
+        Command::Resync { po, dry_run } => sync_command(&config, Some(po), dry_run),
     }
+}
+
+/// `once` (`po` = None) and `resync <po>`: one engine run on a fresh runtime. Plans are
+/// printed on stdout in a dry run; everything else goes to the log.
+fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("netsuite-ion-sync: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    runtime.block_on(async {
+        let mut ctx = match crate::sync::Context::from_config(config) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("netsuite-ion-sync: {e:#}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        };
+        let mapped = !ctx.settings.mapping.po_attributes.is_empty()
+            || !ctx.settings.mapping.line_attributes.is_empty();
+        if mapped && let Err(e) = ctx.load_attribute_types().await {
+            tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+        let engine = crate::sync::Engine::new(ctx);
+        let result = match &po {
+            None => engine.po_cycle(crate::sync::CycleOptions { dry_run }).await,
+            Some(po) => engine.resync_po(po, dry_run).await,
+        };
+        match result {
+            Ok(sum) => {
+                for plan in &sum.plans {
+                    print!("{}", crate::sync::po_sync::render_plan(plan));
+                }
+                println!("{sum}");
+                if sum.failed == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "sync failed");
+                eprintln!("netsuite-ion-sync: {e:#}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+    })
 }
 
 fn config_check(config: &Config, path: &Path) -> ExitCode {

@@ -245,6 +245,35 @@ fn take_extras(
         .collect()
 }
 
+/// The columns of a PO header, shared by the change feed and the lookups by id.
+const HEADER_SELECT: &str = "SELECT t.id AS id, t.tranid AS tranid, \
+     TO_CHAR(t.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmod, \
+     t.status AS status_letter, BUILTIN.DF(t.status) AS status_text, \
+     t.entity AS vendor_id, BUILTIN.DF(t.entity) AS vendor_name, \
+     TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, \
+     t.memo AS memo, t.currency AS currency_id, t.approvalstatus AS approvalstatus";
+
+fn header_from_row(mut r: HeaderRow, extra_body_fields: &[String]) -> Result<PoHeader> {
+    let fields = take_extras(extra_body_fields, &mut r.rest);
+    let lastmod = need_text("lastmod", r.lastmod)?;
+    validate_timestamp_text(&lastmod)?;
+    Ok(PoHeader {
+        id: parse_i64("id", &r.id)?,
+        tran_id: r.tranid.unwrap_or_default(),
+        lastmod,
+        status: need_text("status_letter", r.status_letter)?,
+        status_text: r.status_text,
+        vendor_id: parse_opt_i64(&r.vendor_id),
+        vendor_name: r.vendor_name,
+        tran_date: r.trandate,
+        due_date: r.duedate,
+        memo: r.memo,
+        currency_id: parse_opt_i64(&r.currency_id),
+        approval_status: r.approvalstatus,
+        fields,
+    })
+}
+
 #[derive(Deserialize)]
 struct HeaderRow {
     id: Option<String>,
@@ -357,27 +386,11 @@ impl Client {
             id = after.id,
         );
         let page = self.suiteql_page::<HeaderRow>(&q, limit, 0).await?;
-        let mut headers = Vec::with_capacity(page.items.len());
-        for mut r in page.items {
-            let fields = take_extras(extra_body_fields, &mut r.rest);
-            let lastmod = need_text("lastmod", r.lastmod)?;
-            validate_timestamp_text(&lastmod)?;
-            headers.push(PoHeader {
-                id: parse_i64("id", &r.id)?,
-                tran_id: r.tranid.unwrap_or_default(),
-                lastmod,
-                status: need_text("status_letter", r.status_letter)?,
-                status_text: r.status_text,
-                vendor_id: parse_opt_i64(&r.vendor_id),
-                vendor_name: r.vendor_name,
-                tran_date: r.trandate,
-                due_date: r.duedate,
-                memo: r.memo,
-                currency_id: parse_opt_i64(&r.currency_id),
-                approval_status: r.approvalstatus,
-                fields,
-            });
-        }
+        let headers = page
+            .items
+            .into_iter()
+            .map(|r| header_from_row(r, extra_body_fields))
+            .collect::<Result<Vec<_>>>()?;
         let out = PoHeaderPage {
             headers,
             has_more: page.has_more,
@@ -386,6 +399,44 @@ impl Client {
             ensure_progress(after, out.next_cursor().as_ref())?;
         }
         Ok(out)
+    }
+
+    /// The headers of the given POs (any modification date), in batches, ordered by id. Unknown
+    /// ids (deleted POs) are simply absent. The sync uses it to re-plan POs with open problems
+    /// every cycle, whatever the change cursor says, and for `resync`.
+    pub async fn po_headers_by_ids(
+        &self,
+        ids: &[i64],
+        extra_body_fields: &[String],
+    ) -> Result<Vec<PoHeader>> {
+        let extra = extras(extra_body_fields, "t")?;
+        let rows: Vec<HeaderRow> = self
+            .by_ids(
+                ids,
+                |batch, after| {
+                    format!(
+                        "{HEADER_SELECT}{extra} FROM transaction t \
+                         WHERE t.type = 'PurchOrd' AND t.id IN ({batch}) AND t.id > {after} \
+                         ORDER BY t.id ASC"
+                    )
+                },
+                |r: &HeaderRow| parse_opt_i64(&r.id),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| header_from_row(r, extra_body_fields))
+            .collect()
+    }
+
+    /// Internal ids of the POs whose `tranid` is `tran_id` (normally one), for `resync PO1042`.
+    pub async fn po_ids_by_tran_id(&self, tran_id: &str) -> Result<Vec<i64>> {
+        let q = format!(
+            "SELECT t.id AS id FROM transaction t WHERE t.type = 'PurchOrd' \
+             AND t.tranid = {} ORDER BY t.id ASC",
+            token_literal(tran_id)?
+        );
+        let page = self.suiteql_page::<IdRow>(&q, MAX_LIMIT, 0).await?;
+        page.items.iter().map(|r| parse_i64("id", &r.id)).collect()
     }
 
     /// Every PO header changed after `cursor`, page by page to the end. Convenient for small

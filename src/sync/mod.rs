@@ -34,3 +34,12 @@ pub mod plan;
 pub mod receipts;
 pub mod receipts_plan;
 pub mod status;
+
+pub mod apply;
+pub mod context;
+pub mod ion_read;
+pub mod netsuite_read;
+pub mod po_sync;
+
+pub use context::{Context, SyncSettings};
+pub use po_sync::{CycleOptions, CycleSummary, Engine};

@@ -34,7 +34,7 @@ pub const REQUIRED_ATTRIBUTES: [(&str, AttributeOwner, AttrType); 4] = [
     (
         ATTR_RECORD_ID,
         AttributeOwner::PurchaseOrder,
-        AttrType::Number,
+        AttrType::Text,
     ),
     (
         ATTR_NS_LINE_ID,

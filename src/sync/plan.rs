@@ -668,7 +668,9 @@ impl Ctx<'_> {
             }
         }
         out.insert(ATTR_PO_NUMBER.into(), json!(self.ns.tran_id));
-        out.insert(ATTR_RECORD_ID.into(), json!(self.ns.id));
+        // Text, as the ION client defines it (`ion::attributes::NETSUITE_RECORD_ID`): an
+        // identifier compared for equality, never `123` vs `123.0`.
+        out.insert(ATTR_RECORD_ID.into(), json!(self.ns.id.to_string()));
         out
     }
 
@@ -1368,7 +1370,7 @@ mod tests {
         assert_eq!(*ordered_at, NaiveDate::from_ymd_opt(2026, 1, 15));
         assert_eq!(*need_date, NaiveDate::from_ymd_opt(2026, 2, 1));
         assert_eq!(attributes[ATTR_PO_NUMBER], json!("PO1042"));
-        assert_eq!(attributes[ATTR_RECORD_ID], json!(4711));
+        assert_eq!(attributes[ATTR_RECORD_ID], json!("4711"));
 
         let lines = created_lines(&plan);
         assert_eq!(lines.len(), 3);

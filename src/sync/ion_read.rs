@@ -1,0 +1,94 @@
+//! ION purchase orders (the client's wire type) → the planner's [`IonPurchaseOrderState`].
+//!
+//! Dates: the ION client's PO fragment does not select `orderedAt`/`needDate`, nor the line
+//! fragment `estimatedArrivalDate`, and its update inputs cannot write them. Until it does,
+//! the state reports NetSuite's own values for them, so the planner plans no date change that
+//! apply could not perform (and that would otherwise be re-planned on every cycle). Dates are
+//! sent when a line is created.
+
+use std::collections::BTreeMap;
+
+use super::model::{IonAttribute, IonLineState, IonPurchaseOrderState, NsPurchaseOrder};
+use super::status::IonStatus;
+use crate::ion::{Attribute, IonPurchaseOrder, PoStatus};
+
+/// `PoStatus` → `IonStatus` (both spell ION's enum).
+pub fn status_of(s: PoStatus) -> IonStatus {
+    match s {
+        PoStatus::Draft => IonStatus::Draft,
+        PoStatus::Requested => IonStatus::Requested,
+        PoStatus::Approved => IonStatus::Approved,
+        PoStatus::Ordered => IonStatus::Ordered,
+        PoStatus::Canceled => IonStatus::Canceled,
+        PoStatus::Received => IonStatus::Received,
+    }
+}
+
+/// `IonStatus` → `PoStatus`.
+pub fn po_status(s: IonStatus) -> PoStatus {
+    match s {
+        IonStatus::Draft => PoStatus::Draft,
+        IonStatus::Requested => PoStatus::Requested,
+        IonStatus::Approved => PoStatus::Approved,
+        IonStatus::Ordered => PoStatus::Ordered,
+        IonStatus::Canceled => PoStatus::Canceled,
+        IonStatus::Received => PoStatus::Received,
+    }
+}
+
+fn attributes(list: &[Attribute]) -> BTreeMap<String, IonAttribute> {
+    list.iter()
+        .map(|a| {
+            (
+                a.key.clone(),
+                IonAttribute {
+                    value: a.value.clone(),
+                    etag: a.etag.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The planner's view of `po`. `ns` supplies the dates ION's reads do not carry (module doc).
+pub fn state_of(po: &IonPurchaseOrder, ns: Option<&NsPurchaseOrder>) -> IonPurchaseOrderState {
+    let ns_line = |id: Option<i64>| {
+        ns.and_then(|p| p.lines.iter().find(|l| Some(l.line_id) == id))
+            .and_then(|l| l.expected_receipt_date)
+    };
+    IonPurchaseOrderState {
+        id: po.id,
+        etag: po.etag.clone(),
+        status: po.status.map(status_of),
+        supplier_id: po.supplier_id,
+        description: po.description.clone(),
+        ordered_at: ns.and_then(|p| p.tran_date),
+        need_date: ns.and_then(|p| p.due_date),
+        attributes: attributes(&po.attributes),
+        lines: po
+            .lines
+            .iter()
+            .map(|l| IonLineState {
+                id: l.id,
+                etag: l.etag.clone(),
+                status: status_of(l.status),
+                part_id: l.part_id,
+                quantity: l.quantity,
+                cost: l.cost,
+                received_quantity: l.received_quantity.unwrap_or(0.0),
+                description: l.description.clone(),
+                estimated_arrival_date: ns_line(l.ns_line_id()),
+                attributes: attributes(&l.attributes),
+            })
+            .collect(),
+    }
+}
+
+/// Picks the ION PO for a NetSuite PO among those carrying its `Netsuite RecordID`: the linked
+/// one when present, else the oldest (lowest id). More than one is a duplicate an admin must
+/// clean up; the caller warns.
+pub fn pick(candidates: &[IonPurchaseOrder], linked: Option<i64>) -> Option<&IonPurchaseOrder> {
+    linked
+        .and_then(|id| candidates.iter().find(|p| p.id == id))
+        .or_else(|| candidates.iter().min_by_key(|p| p.id))
+}

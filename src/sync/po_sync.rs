@@ -1,0 +1,936 @@
+//! The NetSuite → ION purchase-order cycle (issue #5): poll, plan, apply, record.
+//!
+//! # Invariants
+//! - **A checkpoint never passes an unapplied record.** Every PO of a header page is applied,
+//!   found unchanged, or durably parked as an open problem (one [`Store::commit_po`] each)
+//!   before the page's last cursor is written.
+//! - **Every ION PO create is findable by its natural key.** Before planning, the page's POs are
+//!   looked up in ION by `Netsuite RecordID` (one batched query), whatever the link table says;
+//!   the planner matches lines by `ns_line_id`. A crash between "created in ION" and "recorded
+//!   in the store" therefore converges to the same single PO.
+//! - **One bad PO never stops the others.** Its failure becomes an open problem (with the
+//!   tranId and the ION PO id) that is retried with a bounded backoff on later cycles.
+//! - A PO whose content hash equals the last applied one and that has no open problem costs
+//!   no ION call.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use tracing::{debug, info, warn};
+
+use super::apply::{self, Applied, ApplyError};
+use super::context::Context;
+use super::hash::content_hash;
+use super::ion_read::{pick, state_of};
+use super::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
+use super::netsuite_read::{ReadPo, assemble};
+use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
+use crate::ion::{self, IonPurchaseOrder};
+use crate::netsuite::{DeletedCursor, PoCursor, PoHeader};
+use crate::store::{Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store};
+
+/// The loop name under which cycles are reported in `status`.
+pub const LOOP_NAME: &str = "netsuite_purchase_orders";
+/// Store problem kind of a PO whose apply failed (retried with backoff).
+pub const APPLY_FAILED: &str = "apply_failed";
+/// Longest wait between retries of a failing PO.
+const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How a cycle runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CycleOptions {
+    /// Plan and report, change nothing (no ION write, no store write).
+    pub dry_run: bool,
+}
+
+/// What one cycle (or a resync) did.
+#[derive(Debug, Clone, Default)]
+pub struct CycleSummary {
+    /// POs read from NetSuite (changed since the checkpoint, plus POs with open problems).
+    pub seen: usize,
+    /// Same content hash as last applied and no open problem: no ION call.
+    pub unchanged: usize,
+    /// Applied (or nothing to do) and recorded.
+    pub applied: usize,
+    /// Failed and parked as an open problem, to be retried.
+    pub failed: usize,
+    /// Failing POs whose retry is not due yet.
+    pub deferred: usize,
+    /// NetSuite deletions handled.
+    pub deleted: usize,
+    /// Open problems (warnings) the plans carry, e.g. missing parts.
+    pub problems: usize,
+    /// Dry run: every plan, in the order made.
+    pub plans: Vec<PoPlan>,
+}
+
+impl std::fmt::Display for CycleSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} POs read, {} unchanged, {} applied, {} failed, {} deferred, {} deletions, {} open problems",
+            self.seen,
+            self.unchanged,
+            self.applied,
+            self.failed,
+            self.deferred,
+            self.deleted,
+            self.problems
+        )
+    }
+}
+
+/// Outcome of one PO, merged into the summary.
+enum Outcome {
+    Applied {
+        problems: usize,
+        plan: Option<PoPlan>,
+    },
+    Failed,
+}
+
+/// One PO's work item: NetSuite's data, the link row, the stored problems.
+struct Work {
+    read: ReadPo,
+    link: Option<PoLink>,
+    problems: Option<PoProblems>,
+}
+
+/// The PO sync engine: the library API the daemon, `once`, `resync` and the tests call.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    ctx: Context,
+}
+
+impl Engine {
+    pub fn new(ctx: Context) -> Engine {
+        Engine { ctx }
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
+    /// One NetSuite → ION poll cycle: changed POs (checkpoint minus the overlap window), POs with
+    /// open problems, then deletions. Records a [`CycleReport`] and the status snapshot (not in a
+    /// dry run). An error means the cycle stopped early (NetSuite or ION unreachable, store
+    /// failure); the checkpoints then still point before everything not yet applied.
+    pub async fn po_cycle(&self, opts: CycleOptions) -> Result<CycleSummary> {
+        let started = Utc::now();
+        let mut sum = CycleSummary::default();
+        let result = self.cycle_inner(opts, &mut sum).await;
+        if !opts.dry_run {
+            let (ok, summary) = match &result {
+                Ok(()) => (sum.failed == 0, sum.to_string()),
+                Err(e) => (false, format!("{sum}; stopped: {e:#}")),
+            };
+            let report = CycleReport {
+                loop_name: LOOP_NAME.into(),
+                started,
+                finished: Utc::now(),
+                ok,
+                summary,
+            };
+            self.store().record_cycle(&report)?;
+            self.store().write_status_snapshot()?;
+        }
+        match result {
+            Ok(()) => {
+                info!(%sum, dry_run = opts.dry_run, "NetSuite → ION cycle done");
+                Ok(sum)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn cycle_inner(&self, opts: CycleOptions, sum: &mut CycleSummary) -> Result<()> {
+        let s = &self.ctx.settings;
+        let stored = self
+            .store()
+            .checkpoint(Checkpoint::NetSuitePurchaseOrders)?;
+        let mut high = match &stored {
+            Some(c) => Some(PoCursor::new(c.at.clone(), c.id)?),
+            None => None,
+        };
+        let mut cursor = match &high {
+            Some(c) => c.rewind(s.overlap),
+            None => PoCursor::start(),
+        };
+        let mut seen: BTreeSet<i64> = BTreeSet::new();
+        loop {
+            let page = self
+                .ctx
+                .netsuite
+                .po_headers_page(&cursor, &s.body_fields(), s.page_size)
+                .await
+                .context("reading changed NetSuite POs")?;
+            let next = page.next_cursor();
+            seen.extend(page.headers.iter().map(|h| h.id));
+            self.process(page.headers, false, opts, sum).await?;
+            if let Some(n) = &next
+                && high.as_ref().is_none_or(|h| n > h)
+            {
+                if !opts.dry_run {
+                    self.store().set_checkpoint(
+                        Checkpoint::NetSuitePurchaseOrders,
+                        &Cursor {
+                            at: n.lastmod().to_string(),
+                            id: n.id(),
+                        },
+                    )?;
+                }
+                high = Some(n.clone());
+            }
+            match (page.has_more, next) {
+                (true, Some(n)) => cursor = n,
+                _ => break,
+            }
+        }
+
+        // POs with open problems are re-planned every cycle (a missing part may exist now),
+        // wherever the cursor is.
+        let retry: Vec<i64> = self
+            .store()
+            .all_problems()?
+            .into_iter()
+            .filter(|p| !seen.contains(&p.ns_po_id))
+            .filter(|p| p.problems.iter().any(|x| x.kind != "delete_refused"))
+            .map(|p| p.ns_po_id)
+            .collect();
+        if !retry.is_empty() {
+            let headers = self
+                .ctx
+                .netsuite
+                .po_headers_by_ids(&retry, &s.body_fields())
+                .await
+                .context("reading NetSuite POs with open problems")?;
+            self.process(headers, false, opts, sum).await?;
+        }
+
+        self.deletions(opts, sum).await
+    }
+
+    /// `resync <PO>`: reconciles one PO now (by internal id or tranId), ignoring the content
+    /// hash, the backoff and the checkpoints. A PO no longer in NetSuite is handled as deleted.
+    pub async fn resync_po(&self, po: &str, dry_run: bool) -> Result<CycleSummary> {
+        let ns = &self.ctx.netsuite;
+        let ids = match po.trim().parse::<i64>() {
+            Ok(id) => vec![id],
+            Err(_) => ns.po_ids_by_tran_id(po.trim()).await?,
+        };
+        let ids = if ids.is_empty() {
+            match self
+                .store()
+                .po_links()?
+                .into_iter()
+                .find(|l| l.tran_id == po.trim())
+            {
+                Some(l) => vec![l.ns_po_id],
+                None => anyhow::bail!("no NetSuite purchase order {po:?} (by id or tranId)"),
+            }
+        } else {
+            ids
+        };
+        let opts = CycleOptions { dry_run };
+        let mut sum = CycleSummary::default();
+        let headers = ns
+            .po_headers_by_ids(&ids, &self.ctx.settings.body_fields())
+            .await?;
+        let found: BTreeSet<i64> = headers.iter().map(|h| h.id).collect();
+        self.process(headers, true, opts, &mut sum).await?;
+        let gone: Vec<i64> = ids.into_iter().filter(|i| !found.contains(i)).collect();
+        if !gone.is_empty() {
+            self.delete_pos(&gone, opts, &mut sum).await?;
+        }
+        if !dry_run {
+            self.store().write_status_snapshot()?;
+        }
+        Ok(sum)
+    }
+
+    /// The nightly full reconciliation: every linked PO is re-planned against ION as it is now,
+    /// whatever the hash says (catches manual ION edits and closes that did not bump
+    /// `lastmodifieddate`).
+    pub async fn reconcile_all(&self, dry_run: bool) -> Result<CycleSummary> {
+        let opts = CycleOptions { dry_run };
+        let mut sum = CycleSummary::default();
+        let ids: Vec<i64> = self
+            .store()
+            .po_links()?
+            .iter()
+            .map(|l| l.ns_po_id)
+            .collect();
+        for chunk in ids.chunks(self.ctx.settings.page_size.max(1) as usize) {
+            let headers = self
+                .ctx
+                .netsuite
+                .po_headers_by_ids(chunk, &self.ctx.settings.body_fields())
+                .await?;
+            self.process(headers, true, opts, &mut sum).await?;
+        }
+        if !dry_run {
+            self.store().write_status_snapshot()?;
+        }
+        Ok(sum)
+    }
+
+    /// Reads, plans and applies one batch of headers. `force`: ignore hash and backoff.
+    async fn process(
+        &self,
+        headers: Vec<PoHeader>,
+        force: bool,
+        opts: CycleOptions,
+        sum: &mut CycleSummary,
+    ) -> Result<()> {
+        if headers.is_empty() {
+            return Ok(());
+        }
+        sum.seen += headers.len();
+        let (reads, bad) = assemble(&self.ctx.netsuite, &self.ctx.settings, headers)
+            .await
+            .context("reading NetSuite lines, vendors and items")?;
+        for (h, reason) in bad {
+            warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
+            sum.failed += 1;
+            if !opts.dry_run {
+                let link = self.store().po_link(h.id)?;
+                let old = self.store().problems_of(h.id)?;
+                self.park(
+                    &h.tran_id,
+                    h.id,
+                    link,
+                    old,
+                    Vec::new(),
+                    format!("malformed NetSuite data: {reason}"),
+                )?;
+            }
+        }
+        let now = Utc::now();
+        let mut work = Vec::new();
+        for read in reads {
+            let id = read.po.id;
+            let link = self.store().po_link(id)?;
+            let problems = self.store().problems_of(id)?;
+            if !force {
+                let unchanged = link
+                    .as_ref()
+                    .is_some_and(|l| l.content_hash == content_hash(&read.po));
+                if unchanged && problems.is_none() {
+                    sum.unchanged += 1;
+                    continue;
+                }
+                if let Some(due) = retry_due(problems.as_ref(), self.ctx.settings.poll_interval)
+                    && due > now
+                {
+                    debug!(tran_id = %read.po.tran_id, %due, "failing PO not due for retry yet");
+                    sum.deferred += 1;
+                    continue;
+                }
+            }
+            work.push(Work {
+                read,
+                link,
+                problems,
+            });
+        }
+        if work.is_empty() {
+            return Ok(());
+        }
+
+        // Exactly once: ION's copy is found by its natural key, whatever the link table says.
+        let ns_ids: Vec<String> = work.iter().map(|w| w.read.po.id.to_string()).collect();
+        let found = self
+            .ctx
+            .ion
+            .purchase_orders_by_netsuite_id(&ns_ids)
+            .await
+            .context("looking up ION POs by Netsuite RecordID")?;
+        let mut by_ns: BTreeMap<i64, Vec<IonPurchaseOrder>> = BTreeMap::new();
+        for p in found {
+            if let Some(ns) = record_id(&p) {
+                by_ns.entry(ns).or_default().push(p);
+            }
+        }
+        let suppliers = self.resolve_suppliers(&work, opts.dry_run).await?;
+        let parts = self.resolve_parts(&work).await?;
+
+        let results: Vec<Result<Outcome>> = futures_util::stream::iter(work)
+            .map(|w| {
+                let candidates = by_ns.remove(&w.read.po.id).unwrap_or_default();
+                let supplier = suppliers.get(&w.read.po.vendor_id).cloned().unwrap_or(
+                    SupplierLookup::MustCreate {
+                        name: w.read.po.vendor_name.clone(),
+                    },
+                );
+                let parts: BTreeMap<i64, Option<i64>> = w
+                    .read
+                    .po
+                    .lines
+                    .iter()
+                    .map(|l| (l.item_id, parts.get(&l.item_id).copied().flatten()))
+                    .collect();
+                self.sync_one(w, candidates, Resolved { parts, supplier }, opts)
+            })
+            .buffer_unordered(self.ctx.settings.apply_concurrency.max(1))
+            .collect()
+            .await;
+        for r in results {
+            match r? {
+                Outcome::Applied { problems, plan } => {
+                    sum.applied += 1;
+                    sum.problems += problems;
+                    sum.plans.extend(plan);
+                }
+                Outcome::Failed => sum.failed += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Vendor → supplier: the link table, else ION by name (one batched query), else created
+    /// once (not in a dry run) and remembered.
+    async fn resolve_suppliers(
+        &self,
+        work: &[Work],
+        dry_run: bool,
+    ) -> Result<BTreeMap<i64, SupplierLookup>> {
+        let mut out = BTreeMap::new();
+        let mut wanted: BTreeMap<i64, String> = BTreeMap::new();
+        for w in work {
+            let v = w.read.po.vendor_id;
+            if out.contains_key(&v) || wanted.contains_key(&v) {
+                continue;
+            }
+            match self.store().vendor_link(v)? {
+                Some(l) => {
+                    out.insert(v, SupplierLookup::Existing(l.ion_supplier_id));
+                }
+                None => {
+                    wanted.insert(v, w.read.po.vendor_name.clone());
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let mut names: Vec<String> = wanted.values().cloned().collect();
+        names.sort();
+        names.dedup();
+        let found = self
+            .ctx
+            .ion
+            .suppliers_by_name(&names)
+            .await
+            .context("looking up ION suppliers by name")?;
+        let mut by_name: BTreeMap<&str, i64> = BTreeMap::new();
+        for s in &found {
+            let e = by_name.entry(s.name.as_str()).or_insert(s.id);
+            *e = (*e).min(s.id);
+        }
+        let mut created: BTreeMap<String, i64> = BTreeMap::new();
+        for (vendor, name) in wanted {
+            let existing = by_name
+                .get(name.as_str())
+                .copied()
+                .or_else(|| created.get(&name).copied());
+            let lookup = match (existing, dry_run) {
+                (Some(id), _) => {
+                    if !dry_run {
+                        apply::remember_supplier(&self.ctx, vendor, id, &name)?;
+                    }
+                    SupplierLookup::Existing(id)
+                }
+                (None, true) => SupplierLookup::MustCreate { name },
+                (None, false) => match self.ctx.ion.create_supplier(&name).await {
+                    Ok(s) => {
+                        info!(vendor, supplier = s.id, name = %name, "created ION supplier");
+                        apply::remember_supplier(&self.ctx, vendor, s.id, &name)?;
+                        created.insert(name, s.id);
+                        SupplierLookup::Existing(s.id)
+                    }
+                    Err(e) => {
+                        // The POs of this vendor plan the create themselves and fail alone.
+                        warn!(vendor, name = %name, error = %e, "creating ION supplier failed");
+                        SupplierLookup::MustCreate { name }
+                    }
+                },
+            };
+            out.insert(vendor, lookup);
+        }
+        Ok(out)
+    }
+
+    /// NetSuite item id → ION part id for every line of the batch: one `in` query per 50 part
+    /// numbers, not one per line.
+    async fn resolve_parts(&self, work: &[Work]) -> Result<BTreeMap<i64, Option<i64>>> {
+        let mut numbers: BTreeMap<i64, (String, Option<String>)> = BTreeMap::new();
+        for w in work {
+            for (item, n) in &w.read.part_numbers {
+                numbers.insert(*item, (n.clone(), w.read.revisions.get(item).cloned()));
+            }
+        }
+        if numbers.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut list: Vec<String> = numbers.values().map(|(n, _)| n.clone()).collect();
+        list.sort();
+        list.dedup();
+        let parts = self
+            .ctx
+            .ion
+            .parts_by_number(&list)
+            .await
+            .context("looking up ION parts")?;
+        Ok(numbers
+            .into_iter()
+            .map(|(item, (n, rev))| {
+                let p = ion::parts::pick_revision(&parts, &n, rev.as_deref()).map(|p| p.id);
+                (item, p)
+            })
+            .collect())
+    }
+
+    /// Plans and applies one PO and records the outcome (link + problems) in one commit.
+    async fn sync_one(
+        &self,
+        w: Work,
+        candidates: Vec<IonPurchaseOrder>,
+        resolved: Resolved,
+        opts: CycleOptions,
+    ) -> Result<Outcome> {
+        let ns = &w.read.po;
+        let mut ion_po = pick(&candidates, w.link.as_ref().map(|l| l.ion_po_id)).cloned();
+        if candidates.len() > 1 {
+            warn!(
+                tran_id = %ns.tran_id,
+                ion_pos = ?candidates.iter().map(|p| p.id).collect::<Vec<_>>(),
+                "several ION POs carry this Netsuite RecordID; syncing the linked (or oldest) one, delete the others"
+            );
+        }
+        if ion_po.is_none()
+            && let Some(l) = &w.link
+        {
+            // Linked but not found by attribute (someone cleared it in ION): read it by id.
+            ion_po = self
+                .ctx
+                .ion
+                .purchase_order(l.ion_po_id)
+                .await
+                .with_context(|| format!("reading ION PO {}", l.ion_po_id))?;
+        }
+        let state = ion_po.as_ref().map(|p| state_of(p, Some(ns)));
+        let plan = plan::plan_po(
+            ns,
+            state.as_ref(),
+            w.link.as_ref(),
+            &resolved,
+            &self.ctx.settings.mapping,
+        );
+        log_plan(&plan);
+        if opts.dry_run {
+            return Ok(Outcome::Applied {
+                problems: plan.problems.len(),
+                plan: Some(plan),
+            });
+        }
+        let before = ion_po.as_ref().map(|p| p.id);
+        match apply::apply(&self.ctx, &plan, ion_po).await {
+            Ok(applied) => {
+                self.record(ns, &w, &plan, &applied)?;
+                Ok(Outcome::Applied {
+                    problems: plan.problems.len(),
+                    plan: None,
+                })
+            }
+            Err(e) => {
+                let ion_po_id = e.ion_po_id.or(before);
+                warn!(
+                    tran_id = %ns.tran_id,
+                    ion_po = ?ion_po_id,
+                    error = %e,
+                    "applying NetSuite PO to ION failed; parked as an open problem and retried later"
+                );
+                let link = ion_po_id.map(|id| PoLink {
+                    ns_po_id: ns.id,
+                    ion_po_id: id,
+                    tran_id: ns.tran_id.clone(),
+                    // Empty: never equal to a content hash, so the PO is planned again.
+                    content_hash: String::new(),
+                    last_lastmod: ns.lastmod.clone(),
+                    line_map: w
+                        .link
+                        .as_ref()
+                        .map(|l| l.line_map.clone())
+                        .unwrap_or_default(),
+                });
+                let message = format!(
+                    "NetSuite PO {} → ION PO {}: {e}",
+                    ns.tran_id,
+                    ion_po_id.map_or("(not created)".to_string(), |i| i.to_string())
+                );
+                let planned: Vec<Problem> = to_store_problems(&plan, w.problems.as_ref());
+                self.park(
+                    &ns.tran_id,
+                    ns.id,
+                    link.or(w.link.clone()),
+                    w.problems.clone(),
+                    planned,
+                    message,
+                )?;
+                Ok(Outcome::Failed)
+            }
+        }
+    }
+
+    /// Records an applied plan: link (with the new hash and line map) and the plan's problems
+    /// (an empty list resolves the old ones), in one flushed transaction.
+    fn record(
+        &self,
+        ns: &NsPurchaseOrder,
+        w: &Work,
+        plan: &PoPlan,
+        applied: &Applied,
+    ) -> Result<()> {
+        let problems = to_store_problems(plan, w.problems.as_ref());
+        for resolved in w
+            .problems
+            .iter()
+            .flat_map(|p| p.problems.iter())
+            .filter(|old| !problems.iter().any(|p| p.subject == old.subject))
+        {
+            info!(tran_id = %ns.tran_id, problem = %resolved.subject, "open problem resolved");
+        }
+        let link = applied.po.as_ref().map(|p| PoLink {
+            ns_po_id: ns.id,
+            ion_po_id: p.id,
+            tran_id: ns.tran_id.clone(),
+            content_hash: plan.content_hash.clone(),
+            last_lastmod: ns.lastmod.clone(),
+            line_map: applied.line_map(),
+        });
+        let unlink = match (&link, &w.link) {
+            (None, Some(_)) => Some(ns.id),
+            _ => None,
+        };
+        self.store().commit_po(&PoCommit {
+            link,
+            unlink,
+            problems: Some(PoProblems {
+                ns_po_id: ns.id,
+                tran_id: Some(ns.tran_id.clone()),
+                problems,
+            }),
+            checkpoint: None,
+        })?;
+        Ok(())
+    }
+
+    /// Durably parks a failed PO: its planned problems plus the failure, attempts counted.
+    fn park(
+        &self,
+        tran_id: &str,
+        ns_id: i64,
+        link: Option<PoLink>,
+        old: Option<PoProblems>,
+        mut problems: Vec<Problem>,
+        message: String,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let prev = old
+            .as_ref()
+            .and_then(|p| p.problems.iter().find(|x| x.kind == APPLY_FAILED));
+        problems.retain(|p| p.kind != APPLY_FAILED);
+        problems.push(Problem {
+            kind: APPLY_FAILED.into(),
+            subject: "apply".into(),
+            message,
+            first_seen: prev.map_or(now, |p| p.first_seen),
+            last_seen: now,
+            attempts: prev.map_or(1, |p| p.attempts.saturating_add(1)),
+        });
+        self.store().commit_po(&PoCommit {
+            link,
+            unlink: None,
+            problems: Some(PoProblems {
+                ns_po_id: ns_id,
+                tran_id: Some(tran_id.to_string()),
+                problems,
+            }),
+            checkpoint: None,
+        })?;
+        Ok(())
+    }
+
+    /// Deletions from NetSuite's `DeletedRecord`, with their own checkpoint (and the overlap).
+    async fn deletions(&self, opts: CycleOptions, sum: &mut CycleSummary) -> Result<()> {
+        let stored = self.store().checkpoint(Checkpoint::NetSuiteDeletions)?;
+        let mut high = match &stored {
+            Some(c) => Some(DeletedCursor::new(c.at.clone(), c.id)?),
+            None => None,
+        };
+        let mut cursor = match &stored {
+            Some(c) => {
+                let back = PoCursor::new(c.at.clone(), c.id)?.rewind(self.ctx.settings.overlap);
+                DeletedCursor::new(back.lastmod(), 0)?
+            }
+            None => DeletedCursor::start(),
+        };
+        loop {
+            let page = self
+                .ctx
+                .netsuite
+                .deleted_pos_page(&cursor, 1000)
+                .await
+                .context("reading NetSuite deletions")?;
+            let ids: Vec<i64> = page.deleted.iter().map(|d| d.record_id).collect();
+            self.delete_pos(&ids, opts, sum).await?;
+            let last = page.deleted.last().map(|d| d.cursor());
+            if let Some(n) = &last
+                && high.as_ref().is_none_or(|h| {
+                    (n.deleted_at(), n.record_id()) > (h.deleted_at(), h.record_id())
+                })
+            {
+                if !opts.dry_run {
+                    self.store().set_checkpoint(
+                        Checkpoint::NetSuiteDeletions,
+                        &Cursor {
+                            at: n.deleted_at().to_string(),
+                            id: n.record_id(),
+                        },
+                    )?;
+                }
+                high = Some(n.clone());
+            }
+            match (page.has_more, last) {
+                (true, Some(n)) => cursor = n,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Deletes (or, where ION refuses, cancels the open lines of) the ION copies of `ids`.
+    async fn delete_pos(
+        &self,
+        ids: &[i64],
+        opts: CycleOptions,
+        sum: &mut CycleSummary,
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let found = self
+            .ctx
+            .ion
+            .purchase_orders_by_netsuite_id(&keys)
+            .await
+            .context("looking up ION POs of deleted NetSuite POs")?;
+        for &id in ids {
+            let link = self.store().po_link(id)?;
+            let candidates: Vec<IonPurchaseOrder> = found
+                .iter()
+                .filter(|p| record_id(p) == Some(id))
+                .cloned()
+                .collect();
+            let ion_po = pick(&candidates, link.as_ref().map(|l| l.ion_po_id)).cloned();
+            if ion_po.is_none() && link.is_none() {
+                continue;
+            }
+            let state = ion_po.as_ref().map(|p| state_of(p, None));
+            let plan = plan::plan_delete(id, state.as_ref(), link.as_ref());
+            log_plan(&plan);
+            sum.deleted += 1;
+            if opts.dry_run {
+                sum.plans.push(plan);
+                continue;
+            }
+            let tran = plan.tran_id.clone();
+            let (problems, keep_link) = match apply::apply(&self.ctx, &plan, ion_po.clone()).await {
+                Ok(_) => (to_store_problems(&plan, None), !plan.problems.is_empty()),
+                Err(e) if e.delete_refused => {
+                    let fresh = match ion_po.as_ref() {
+                        Some(p) => self.ctx.ion.purchase_order(p.id).await?,
+                        None => None,
+                    };
+                    let Some(fresh) = fresh else {
+                        continue;
+                    };
+                    let reason = e.error.to_string();
+                    let fallback = plan::plan_delete_refused(
+                        id,
+                        &state_of(&fresh, None),
+                        link.as_ref(),
+                        &reason,
+                    );
+                    log_plan(&fallback);
+                    if let Err(e2) = apply::apply(&self.ctx, &fallback, Some(fresh)).await {
+                        warn!(tran_id = %tran, ion_po = ?e2.ion_po_id, error = %e2, "canceling lines of a deleted PO failed; retried next cycle");
+                        sum.failed += 1;
+                        continue;
+                    }
+                    (to_store_problems(&fallback, None), true)
+                }
+                Err(e) => {
+                    warn!(tran_id = %tran, ion_po = ?e.ion_po_id, error = %e, "deleting ION PO failed");
+                    sum.failed += 1;
+                    self.park(
+                        &tran,
+                        id,
+                        link.clone(),
+                        self.store().problems_of(id)?,
+                        Vec::new(),
+                        format!("delete: {e}"),
+                    )?;
+                    continue;
+                }
+            };
+            let commit = if keep_link {
+                PoCommit {
+                    link: link.clone(),
+                    problems: Some(PoProblems {
+                        ns_po_id: id,
+                        tran_id: Some(tran.clone()),
+                        problems,
+                    }),
+                    ..Default::default()
+                }
+            } else {
+                PoCommit {
+                    unlink: Some(id),
+                    ..Default::default()
+                }
+            };
+            self.store().commit_po(&commit)?;
+        }
+        Ok(())
+    }
+}
+
+/// When a failing PO may be retried: `poll × 2^(attempts−1)`, at most an hour after the last
+/// failure. `None` when the PO has no failure (re-planned every cycle).
+fn retry_due(problems: Option<&PoProblems>, poll: std::time::Duration) -> Option<DateTime<Utc>> {
+    let f = problems?.problems.iter().find(|p| p.kind == APPLY_FAILED)?;
+    let factor = 1u32 << f.attempts.saturating_sub(1).min(16);
+    let wait = poll.saturating_mul(factor).min(MAX_BACKOFF);
+    // The first retry is always the next cycle: only repeated failures wait.
+    if f.attempts <= 1 {
+        return None;
+    }
+    Some(f.last_seen + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1)))
+}
+
+/// The NetSuite id an ION PO mirrors (`Netsuite RecordID`, a number or numeric text).
+fn record_id(p: &IonPurchaseOrder) -> Option<i64> {
+    let s = p.netsuite_id()?;
+    let s = s.trim();
+    s.parse::<i64>().ok().or_else(|| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
+fn kind_name(k: &ProblemKind) -> &'static str {
+    match k {
+        ProblemKind::MissingPart { .. } => "missing_part",
+        ProblemKind::UnknownStatus { .. } => "unknown_status",
+        ProblemKind::QuantityBelowReceived { .. } => "quantity_below_received",
+        ProblemKind::PartChangeOnReceivedLine { .. } => "part_change_on_received_line",
+        ProblemKind::AttributeValue { .. } => "attribute_value",
+        ProblemKind::CanceledLineOpenInNetSuite { .. } => "canceled_line_open",
+        ProblemKind::DuplicateLine { .. } => "duplicate_line",
+        ProblemKind::LinkedPoMissing { .. } => "linked_po_missing",
+        ProblemKind::DeleteRefused { .. } => "delete_refused",
+    }
+}
+
+/// The plan's problems as store problems, keeping `first_seen` and counting attempts of the
+/// ones already open.
+fn to_store_problems(plan: &PoPlan, old: Option<&PoProblems>) -> Vec<Problem> {
+    let now = Utc::now();
+    plan.problems
+        .iter()
+        .map(|p| {
+            let key = p.key();
+            let prev = old.and_then(|o| o.problems.iter().find(|x| x.subject == key));
+            Problem {
+                kind: kind_name(&p.kind).into(),
+                subject: key,
+                message: p.message.clone(),
+                first_seen: prev.map_or(now, |x| x.first_seen),
+                last_seen: now,
+                attempts: prev.map_or(1, |x| x.attempts.saturating_add(1)),
+            }
+        })
+        .collect()
+}
+
+/// Logs a plan's notes and problems: problems are warnings (an admin must act).
+fn log_plan(plan: &PoPlan) {
+    for n in &plan.notes {
+        match n.level {
+            NoteLevel::Debug => {
+                debug!(tran_id = %plan.tran_id, ion_po = ?plan.ion_po_id, "{}", n.message)
+            }
+            NoteLevel::Info => {
+                info!(tran_id = %plan.tran_id, ion_po = ?plan.ion_po_id, "{}", n.message)
+            }
+        }
+    }
+    for p in &plan.problems {
+        warn!(tran_id = %plan.tran_id, ion_po = ?plan.ion_po_id, problem = %p.key(), "{}", p.message);
+    }
+}
+
+/// Renders a plan for `--dry-run`: the PO on both sides, then each change and problem.
+pub fn render_plan(plan: &PoPlan) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let ion = plan
+        .ion_po_id
+        .map_or("new ION PO".to_string(), |id| format!("ION PO {id}"));
+    let _ = writeln!(
+        s,
+        "NetSuite PO {} (id {}) → {ion}{}",
+        if plan.tran_id.is_empty() {
+            "?"
+        } else {
+            &plan.tran_id
+        },
+        plan.ns_po_id,
+        plan.target_status
+            .map(|t| format!(", status {t}"))
+            .unwrap_or_default()
+    );
+    if plan.changes.is_empty() {
+        let _ = writeln!(s, "  ION: no change");
+    }
+    for c in &plan.changes {
+        let _ = writeln!(s, "  ION: {c}");
+    }
+    let _ = writeln!(
+        s,
+        "  NetSuite: no change (NetSuite is the source of truth for POs)"
+    );
+    for p in &plan.problems {
+        let _ = writeln!(s, "  WARNING: {}", p.message);
+    }
+    for n in &plan.notes {
+        let _ = writeln!(s, "  note: {}", n.message);
+    }
+    s
+}
+
+/// Used by [`ApplyError`] consumers that only need the message.
+impl From<ApplyError> for anyhow::Error {
+    fn from(e: ApplyError) -> Self {
+        anyhow::anyhow!("{e}")
+    }
+}
