@@ -180,6 +180,14 @@ impl ReceiptSync {
         }
     }
 
+    /// The engine on the PO sync's [`super::Context`] (same clients, same store, same overlap),
+    /// so `once` and the daemon build the clients once for both directions.
+    pub fn from_context(ctx: &super::Context) -> Self {
+        let mut s = Self::new(ctx.netsuite.clone(), ctx.ion.clone(), (*ctx.store).clone());
+        s.overlap = ctx.settings.overlap;
+        s
+    }
+
     /// Takes `receipt_settle` and `overlap` from the validated configuration.
     pub fn with_schedule(mut self, schedule: &crate::config::ScheduleConfig) -> Self {
         self.settle = schedule.receipt_settle;
@@ -813,10 +821,16 @@ fn describe(p: &ReceiptProblem) -> (i64, &'static str, String) {
     }
 }
 
+/// Whether a stored problem belongs to the receipts leg (which alone resolves it); the PO sync
+/// keeps these when it records a PO's own problems.
+pub fn is_receipt_problem(p: &Problem) -> bool {
+    p.kind.starts_with("receipt_")
+}
+
 /// The ION receipt a stored problem is about, for receipt problems (subject
 /// `ion receipt <id> …`); `None` for problems of the PO sync.
 fn problem_receipt(p: &Problem) -> Option<i64> {
-    if !p.kind.starts_with("receipt_") {
+    if !is_receipt_problem(p) {
         return None;
     }
     p.subject
