@@ -301,7 +301,6 @@ impl ReceiptSync {
         // 4. Inputs of the plan.
         let links = self.store.receipt_links()?;
         let mut mirrored: BTreeMap<i64, MirroredItem> = BTreeMap::new();
-        let mut links_by_external: BTreeMap<String, ReceiptLink> = BTreeMap::new();
         for l in &links {
             if !reread.contains(&l.key.ion_receipt_id) {
                 continue;
@@ -317,7 +316,6 @@ impl ReceiptSync {
                     },
                 );
             }
-            links_by_external.insert(l.external_id.clone(), l.clone());
         }
         let mut items: Vec<IonReceiptItem> = Vec::new();
         let mut lines: BTreeMap<i64, LinkedLine> = BTreeMap::new();
