@@ -939,3 +939,105 @@ fn next_checkpoint(
         None => Some(end.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::receipts_plan::Unsettled;
+
+    fn item(id: i64, receipt_id: i64, updated: &str) -> ion::ReceiptItem {
+        ion::ReceiptItem {
+            id,
+            etag: String::new(),
+            updated: updated.into(),
+            quantity: 1.0,
+            receipt_id,
+            receipt: None,
+            purchase_order_line_id: Some(1),
+            purchase_order_line: None,
+            part_inventory_id: None,
+            part_inventory: None,
+        }
+    }
+
+    fn cursor(updated: &str, id: i64) -> ion::ReceiptCursor {
+        ion::ReceiptCursor {
+            updated: updated.into(),
+            id,
+        }
+    }
+
+    const T1: &str = "2026-01-15T18:00:00.000000+00:00";
+    const T2: &str = "2026-01-15T18:00:30.000000+00:00";
+
+    #[test]
+    fn batch_numbers_follow_the_planner() {
+        assert_eq!(batch_number("ion-receipt-7-9", "ion-receipt-7-9"), 1);
+        assert_eq!(batch_number("ion-receipt-7-9-3", "ion-receipt-7-9"), 3);
+    }
+
+    #[test]
+    fn only_receipt_problems_name_a_receipt() {
+        let p = |kind: &str, subject: &str| Problem {
+            kind: kind.into(),
+            subject: subject.into(),
+            message: String::new(),
+            first_seen: DateTime::<Utc>::MIN_UTC,
+            last_seen: DateTime::<Utc>::MIN_UTC,
+            attempts: 1,
+        };
+        assert_eq!(
+            problem_receipt(&p("receipt_edited", "ion receipt 42 item 7")),
+            Some(42)
+        );
+        assert_eq!(
+            problem_receipt(&p("receipt_deleted", "ion receipt 42 ")),
+            Some(42)
+        );
+        assert_eq!(problem_receipt(&p("missing_part", "ion receipt 42")), None);
+    }
+
+    #[test]
+    fn rewind_subtracts_the_overlap_and_restarts_the_tie_break() {
+        let c = Cursor {
+            at: T2.into(),
+            id: 99,
+        };
+        let r = rewind(&c, Duration::from_secs(30));
+        assert_eq!(r.updated, T1);
+        assert_eq!(r.id, 0);
+        let odd = Cursor {
+            at: "not a time".into(),
+            id: 5,
+        };
+        assert_eq!(
+            rewind(&odd, Duration::from_secs(30)),
+            cursor("not a time", 5)
+        );
+    }
+
+    #[test]
+    fn an_unsettled_receipt_holds_the_checkpoint_before_its_first_changed_item() {
+        let polled = [item(10, 1, T1), item(11, 2, T1), item(12, 2, T2)];
+        let end = cursor(T2, 12);
+        let start = cursor(T1, 0);
+        let settled = ReceiptPlan::default();
+        assert_eq!(
+            next_checkpoint(&polled, &settled, &end, &start),
+            Some(end.clone())
+        );
+        let waiting = ReceiptPlan {
+            unsettled: vec![Unsettled {
+                receipt_id: 2,
+                ready_at: DateTime::<Utc>::MAX_UTC,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            next_checkpoint(&polled, &waiting, &end, &start),
+            Some(cursor(T1, 10)),
+            "strictly after (T1, 10) still includes item 11"
+        );
+        assert_eq!(next_checkpoint(&[], &settled, &start, &start), None);
+    }
+}
