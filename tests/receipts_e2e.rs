@@ -361,7 +361,7 @@ async fn dry_run_plans_without_writing_anything() {
 }
 
 #[tokio::test]
-async fn a_refused_item_receipt_is_an_open_problem_retried_each_cycle_until_netsuite_accepts() {
+async fn a_refused_item_receipt_is_an_open_problem_retried_at_intervals_until_netsuite_accepts() {
     let w = World::start().await;
     let po = w.linked_po("J", &[("InvtPart", 5.0)]).await;
     // Someone put the NetSuite PO back to Pending Approval: NetSuite refuses the transform.
@@ -379,14 +379,21 @@ async fn a_refused_item_receipt_is_an_open_problem_retried_each_cycle_until_nets
     assert_eq!(problems[0].0, "receipt_rejected");
     assert!(problems[0].1.contains("status A"), "{}", problems[0].1);
 
-    // Once per cycle, not more; the checkpoint moved on, the problem keeps the receipt in view.
+    // Not retried every cycle: held for the retry interval, then tried once more. The
+    // checkpoint moved on; the open problem keeps the receipt in view.
     w.advance(SETTLE);
+    let s = w.sync.receipts_cycle(w.now(), false).await.unwrap();
+    assert!(s.ok(), "{s}");
+    assert_eq!(transforms(&w), 1);
+    w.advance(Duration::from_secs(15 * 60));
     w.sync.receipts_cycle(w.now(), false).await.unwrap();
     assert_eq!(transforms(&w), 2);
-    assert_eq!(w.problems(po.ns_po).len(), 1);
+    let stored = w.store.problems_of(po.ns_po).unwrap().unwrap();
+    assert_eq!(stored.problems.len(), 1);
+    assert_eq!(stored.problems[0].attempts, 2);
 
     w.ns.set_po_field(po.ns_po, "status", Some("B")).unwrap();
-    w.advance(SETTLE);
+    w.advance(Duration::from_secs(15 * 60));
     let s = w.sync.receipts_cycle(w.now(), false).await.unwrap();
     assert_eq!(s.created.len(), 1, "{s}");
     assert!(w.problems(po.ns_po).is_empty(), "resolved by itself");

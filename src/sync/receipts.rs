@@ -26,7 +26,8 @@
 //! re-reading the items after a receipt that is being filled in, for the settle delay.
 //! Everything else the cursor passes is either mirrored, durably intended, skipped for good
 //! (not a receivable line of a synced PO), or recorded as an open problem that names its
-//! receipt, and receipts with open problems are re-read every cycle (that is the retry).
+//! receipt, and receipts with open problems are re-read every cycle (that is the retry; one
+//! NetSuite refused is retried every [`ReceiptSync::retry_refused_after`] instead).
 //!
 //! # Changes after mirroring
 //! Deletions leave nothing for the keyset poll to find, so the receipts mirrored within
@@ -55,6 +56,9 @@ use crate::store::{
 
 /// The loop name in `status` and in cycle reports.
 pub const LOOP_NAME: &str = "ion_receipts";
+
+/// Problem kind of an itemReceipt NetSuite refused (retried every `retry_refused_after`).
+const REFUSED: &str = "receipt_rejected";
 
 /// Receipt items per page of the keyset poll.
 const PAGE_SIZE: usize = 200;
@@ -164,6 +168,10 @@ pub struct ReceiptSync {
     /// its items planned again: long enough for a request NetSuite was still running when our
     /// client timed out to have finished (several request timeouts).
     pub resend_grace: Duration,
+    /// How long a receipt NetSuite refused waits before it is tried again (default 15 min): the
+    /// refusal is an open problem meanwhile, and NetSuite's account-wide request budget is not
+    /// spent on a request that fails the same way every minute.
+    pub retry_refused_after: Duration,
     /// Receipts mirrored within this window (default 3 days) are re-read in full every cycle,
     /// because a deletion in ION leaves nothing to poll. It costs one ION request per 50 such
     /// receipts per cycle; a deletion older than the window goes unnoticed.
@@ -182,6 +190,7 @@ impl ReceiptSync {
             tz: chrono_tz::UTC,
             resend_grace: Duration::from_secs(600),
             watch_window: Duration::from_secs(3 * 24 * 3600),
+            retry_refused_after: Duration::from_secs(15 * 60),
         }
     }
 
@@ -262,8 +271,20 @@ impl ReceiptSync {
         {
             self.settle_intent(link, now, dry_run, &mut summary).await;
         }
-        for p in self.store.all_problems()? {
-            reread.extend(p.problems.iter().filter_map(problem_receipt));
+        // Receipts with open problems are re-read (that is their retry), except that a receipt
+        // NetSuite refused waits `retry_refused_after` between attempts.
+        let mut held: BTreeSet<i64> = BTreeSet::new();
+        let refused_wait =
+            chrono::TimeDelta::from_std(self.retry_refused_after).unwrap_or(chrono::TimeDelta::MAX);
+        for p in self.store.all_problems()?.iter().flat_map(|p| &p.problems) {
+            let Some(receipt) = problem_receipt(p) else {
+                continue;
+            };
+            if p.kind == REFUSED && now.signed_duration_since(p.last_seen) < refused_wait {
+                held.insert(receipt);
+            } else {
+                reread.insert(receipt);
+            }
         }
 
         // 2. Poll receipt items changed since the checkpoint, minus the overlap.
@@ -287,6 +308,14 @@ impl ReceiptSync {
         }
         summary.items_polled = polled.len();
         reread.extend(polled.iter().map(|i| i.receipt_id));
+        // A held receipt's changed items are passed by the checkpoint: its open problem is the
+        // durable record, and it is read in full again once its retry is due.
+        reread.retain(|r| {
+            !held.contains(r)
+                || links_before
+                    .iter()
+                    .any(|l| l.key.ion_receipt_id == *r && l.state == ReceiptState::Intended)
+        });
 
         // 3. Read every touched or watched receipt in full: the plan needs each receipt's
         //    complete item set (a missing item was deleted).
@@ -731,7 +760,7 @@ impl ReceiptSync {
         }
         for (create, why) in rejected {
             fresh.entry(create.ns_po_id).or_default().push(Problem {
-                kind: "receipt_rejected".into(),
+                kind: REFUSED.into(),
                 subject: format!("ion receipt {} {}", create.receipt_id, create.external_id),
                 message: format!(
                     "NetSuite refused item receipt {} for ION receipt {}: {why}; retried every cycle",
