@@ -513,6 +513,14 @@ impl Store {
         self.flush()
     }
 
+    /// Forgets an intent that is known not to have reached NetSuite (a definite rejection, or a
+    /// lookup that still finds nothing long after the attempt), so its items are planned again.
+    /// Flushed before returning, like every write the daemon acts on.
+    pub fn remove_receipt_link(&self, key: &ReceiptKey) -> Result<(), StoreError> {
+        self.receipt_links.remove(receipt_key(key))?;
+        self.flush()
+    }
+
     /// All receipt links of one ION receipt, in (PO, batch) order.
     pub fn receipt_links_of(&self, ion_receipt_id: i64) -> Result<Vec<ReceiptLink>, StoreError> {
         self.receipt_links

@@ -159,6 +159,35 @@ pub const RECEIPT_ITEMS_CHANGED_SINCE: &str =
   }
 }";
 
+/// Every PO-line item of the given receipts, by id: the receipt plan needs a receipt's complete
+/// item set (an item missing from it was deleted after mirroring), and a deletion leaves nothing
+/// behind for [`RECEIPT_ITEMS_CHANGED_SINCE`] to find.
+pub const RECEIPT_ITEMS_OF_RECEIPTS: &str =
+    "query ReceiptItemsOfReceipts($receiptIds: [ID]!, $first: Int!, $after: String) {
+  receiptItems(
+    filters: { receiptId: { in: $receiptIds }, purchaseOrderLineId: { isnull: false } }
+    sort: [ID_ASC]
+    first: $first
+    after: $after
+  ) {
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        id
+        _etag
+        _updated
+        quantity
+        receiptId
+        receipt { id receivedAt _updated }
+        purchaseOrderLineId
+        purchaseOrderLine { id purchaseOrderId partId attributes { key value type Etag } }
+        partInventoryId
+        partInventory { id lotNumber serialNumber locationId }
+      }
+    }
+  }
+}";
+
 /// Selection of a created or updated line: the line plus its PO's fresh `_etag`, because line
 /// writes bump the PO's etag (assumed, §10) and the next PO write must not need a re-read.
 const LINE_PAYLOAD: &str =
@@ -261,6 +290,10 @@ pub fn all() -> Vec<(&'static str, String)> {
         (
             "ReceiptItemsChangedSince",
             RECEIPT_ITEMS_CHANGED_SINCE.to_string(),
+        ),
+        (
+            "ReceiptItemsOfReceipts",
+            RECEIPT_ITEMS_OF_RECEIPTS.to_string(),
         ),
         ("CreatePurchaseOrderLines", create_lines(1)),
         ("CreatePurchaseOrderLines", create_lines(20)),

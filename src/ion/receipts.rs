@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::attributes::Attribute;
 use super::transport::Replay;
-use super::{Client, Connection, Error, documents, nullable_list, nullable_string};
+use super::{
+    Client, Connection, Error, IN_CHUNK, collect_pages, documents, nullable_list, nullable_string,
+};
 
 /// Position in the `(_updated, id)` order of receipt items; the next page starts strictly after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,5 +124,30 @@ impl Client {
             items,
             next,
         })
+    }
+
+    /// Every PO-line item of the given receipts (chunked `in` filter, paged to the end), in id
+    /// order per chunk. A receipt with no items left (or deleted) contributes nothing: that
+    /// absence is how the caller sees deletions after mirroring.
+    pub async fn receipt_items_of_receipts(
+        &self,
+        receipt_ids: &[i64],
+    ) -> Result<Vec<ReceiptItem>, Error> {
+        let mut out = Vec::new();
+        for chunk in receipt_ids.chunks(IN_CHUNK) {
+            let mut vars = Map::new();
+            vars.insert("receiptIds".into(), json!(chunk));
+            out.extend(
+                collect_pages::<ReceiptItem>(
+                    self,
+                    "ReceiptItemsOfReceipts",
+                    documents::RECEIPT_ITEMS_OF_RECEIPTS,
+                    "receiptItems",
+                    vars,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
     }
 }

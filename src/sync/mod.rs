@@ -24,11 +24,14 @@
 //! - [`attrs`]: NetSuite field text → typed ION attribute value, and tolerant comparison.
 //! - [`plan`]: NetSuite PO → ordered ION changes (issue #5).
 //! - [`receipts_plan`]: ION receipt items → NetSuite item receipts (issue #6).
+//! - [`receipts`]: the receiving leg (I/O): polls ION, applies that plan exactly once through a
+//!   durable intent and an `externalId` lookup, records the outcome.
 
 pub mod attrs;
 pub mod hash;
 pub mod model;
 pub mod plan;
+pub mod receipts;
 pub mod receipts_plan;
 pub mod status;
 
@@ -40,3 +43,4 @@ pub mod po_sync;
 
 pub use context::{Context, SyncSettings};
 pub use po_sync::{CycleOptions, CycleSummary, Engine};
+pub use receipts::{ReceiptSummary, ReceiptSync};

@@ -437,10 +437,17 @@ pub fn plan_receipts(inp: &ReceiptInputs<'_>) -> ReceiptPlan {
                     quantity: Some(q),
                 })
                 .collect();
+            // A line an earlier itemReceipt of this same plan received in full is no longer
+            // open when this one is sent, and NetSuite refuses a closed `orderLine`.
             let mut others: Vec<i64> = open
                 .iter()
                 .map(|l| l.line_id)
                 .filter(|id| !received.contains_key(id))
+                .filter(|id| {
+                    remaining
+                        .get(&(ns_po_id, *id))
+                        .is_none_or(|left| *left > QTY_EPSILON)
+                })
                 .collect();
             others.sort_unstable();
             others.dedup();
@@ -887,6 +894,23 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_line_an_earlier_receipt_of_the_same_plan_completed_is_not_listed_again() {
+        let f = Fixture::new();
+        // Receipt 1 receives line 3 in full (2 of 2); receipt 2 receives line 1.
+        let plan = f.plan(&[item(10, 1, Some(503), 2.0), item(11, 2, Some(501), 1.0)]);
+        assert_eq!(plan.creates.len(), 2);
+        assert_eq!(
+            plan.creates[0].lines,
+            vec![recv(3, 2.0), off(1), off(2), off(4)]
+        );
+        assert_eq!(
+            plan.creates[1].lines,
+            vec![recv(1, 1.0), off(2), off(4)],
+            "line 3 is closed by the time the second one is sent"
+        );
     }
 
     #[test]
