@@ -47,6 +47,9 @@ pub enum Command {
         #[command(subcommand)]
         command: SetupCommand,
     },
+    /// The daemon: both poll loops and the scheduled full reconciliation, until SIGTERM
+    /// (systemd notify: READY, STATUS, WATCHDOG, STOPPING).
+    Run,
     /// One NetSuite → ION purchase-order cycle, then exit (1 if anything failed).
     Once {
         /// Print the planned changes on both sides and change nothing.
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
         } => config_check(&config, &path),
         Command::Status { json } => status(&config, json),
         Command::Links { query } => links(&config, query.as_deref()),
+        Command::Run => block_on(run_daemon(&config)),
         Command::Doctor => block_on(doctor(&config)),
         Command::Setup {
             command: SetupCommand::IonAttributes,
@@ -194,6 +198,42 @@ async fn setup_ion_attributes(config: &Config) -> ExitCode {
 
 /// `once` (`po` = None) and `resync <po>`: one engine run on a fresh runtime. Plans are
 /// printed on stdout in a dry run; everything else goes to the log.
+/// `run`: builds the engine and hands it to the daemon loop until SIGTERM/SIGINT.
+async fn run_daemon(config: &Config) -> ExitCode {
+    let mut ctx = match crate::sync::Context::from_config(config) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot start");
+            eprintln!("netsuite-ion-sync: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let mapped = !ctx.settings.mapping.po_attributes.is_empty()
+        || !ctx.settings.mapping.line_attributes.is_empty();
+    if mapped && let Err(e) = ctx.load_attribute_types().await {
+        tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    let receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+    let work = std::sync::Arc::new(crate::sync::daemon_work::SyncWork::new(
+        crate::sync::Engine::new(ctx),
+        receipts,
+    ));
+    let timing = crate::daemon::Timing {
+        netsuite_poll: config.schedule.netsuite_poll,
+        ion_receipts_poll: config.schedule.ion_receipts_poll,
+        full_reconcile: config.schedule.full_reconcile.clone(),
+        stop_grace: std::time::Duration::from_secs(60),
+    };
+    match crate::daemon::run(work, timing, crate::daemon::termination_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "daemon failed");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
 fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

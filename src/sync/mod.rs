@@ -28,6 +28,7 @@
 //!   durable intent and an `externalId` lookup, records the outcome.
 
 pub mod attrs;
+pub mod daemon_work;
 pub mod hash;
 pub mod model;
 pub mod plan;
