@@ -214,7 +214,8 @@ async fn run_daemon(config: &Config) -> ExitCode {
         tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
         return ExitCode::from(EXIT_FAILURE);
     }
-    let receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+    let mut receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+    receipts.tz = crate::sync::daemon_work::account_time_zone(&ctx.netsuite).await;
     let work = std::sync::Arc::new(crate::sync::daemon_work::SyncWork::new(
         crate::sync::Engine::new(ctx),
         receipts,
@@ -259,7 +260,11 @@ fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode 
             tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
             return ExitCode::from(EXIT_FAILURE);
         }
-        let receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+        let mut receipts =
+            crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+        if po.is_none() {
+            receipts.tz = crate::sync::daemon_work::account_time_zone(&ctx.netsuite).await;
+        }
         let engine = crate::sync::Engine::new(ctx);
         let result = match &po {
             None => engine.po_cycle(crate::sync::CycleOptions { dry_run }).await,
