@@ -29,6 +29,7 @@ use crate::config::{
     Config, IonConfig, LogFormat, MappingConfig, NetSuiteConfig, RawMapping, ScheduleConfig,
     SecretRef,
 };
+use crate::sandbox::faults::FaultConfig;
 use crate::sandbox::ion::{self as ion_sim, Kind};
 use crate::sandbox::netsuite::{self as ns_sim, ItemSpec, LineSpec, NetSuiteSim, PoSpec};
 use crate::sync::receipts::ReceiptSync;
@@ -41,6 +42,25 @@ pub struct SandboxOptions {
     /// points the daemon at them, and wait for Ctrl-C.
     #[arg(long)]
     pub keep: bool,
+    /// Inject seeded transient faults (429, 500, connection resets before anything is applied,
+    /// malformed JSON) into both simulators, to watch the daemon retry through them. The same
+    /// seed replays the same faults.
+    #[arg(long, value_name = "SEED")]
+    pub faults: Option<u64>,
+}
+
+/// The `--faults` mix: transient failures a client must retry through, a few percent each.
+/// Timeouts and resets after the request was applied are left out: they are safe too (see the
+/// fault tests), but they resolve over later cycles, which a one-cycle-per-step tour cannot show.
+fn fault_mix(seed: u64) -> FaultConfig {
+    FaultConfig {
+        seed,
+        rate_429: 0.03,
+        rate_500: 0.03,
+        rate_reset_before_apply: 0.03,
+        rate_malformed: 0.02,
+        ..Default::default()
+    }
 }
 
 /// The item the tour's PO orders that has no ION part at first (the missing-part warning).
@@ -110,7 +130,7 @@ impl Drop for TempDir {
 
 async fn sandbox(opts: SandboxOptions) -> Result<bool> {
     let dir = TempDir::new()?;
-    let mut tour = Tour::start(&dir.0).await?;
+    let mut tour = Tour::start(&dir.0, opts.faults).await?;
     tour.script().await;
     let ok = tour.finish();
     if opts.keep {
@@ -281,6 +301,8 @@ struct Tour {
     vendor: Option<i64>,
     /// The simulated "now" both simulators are frozen at.
     now: DateTime<Utc>,
+    /// `--faults`: cycles are repeated until they come out clean.
+    faults: bool,
     step: usize,
     checks: usize,
     failed: Vec<String>,
@@ -288,7 +310,7 @@ struct Tour {
 
 impl Tour {
     /// Starts both simulators with sample data and builds the daemon against them.
-    async fn start(dir: &Path) -> Result<Tour> {
+    async fn start(dir: &Path, faults: Option<u64>) -> Result<Tour> {
         let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
         let ns = NetSuiteSim::start(ns_sim::SimConfig {
             start_time: Some(now),
@@ -296,9 +318,12 @@ impl Tour {
         })
         .await
         .context("starting the NetSuite simulator")?;
-        let ion = ion_sim::IonSim::start(ion_sim::SimConfig::default())
-            .await
-            .context("starting the ION simulator")?;
+        let ion = ion_sim::IonSim::start(ion_sim::SimConfig {
+            faults: faults.map(fault_mix).unwrap_or_default(),
+            ..Default::default()
+        })
+        .await
+        .context("starting the ION simulator")?;
         ion.set_clock(now);
 
         // NetSuite: the sample account, plus an item ION will not know at first.
@@ -325,6 +350,10 @@ impl Tour {
             .map_err(|e| anyhow!(e))?;
         items.insert(MISSING_PART, sensor);
         let (certificate_id, private_key) = ns.generate_key_pair().map_err(|e| anyhow!(e))?;
+        if let Some(seed) = faults {
+            // A different stream for each simulator, from the one seed.
+            ns.set_faults(fault_mix(seed.wrapping_add(1)));
+        }
 
         // ION: the four attribute definitions `setup ion-attributes` creates, and a part for
         // every sample item (none for the sensor).
@@ -333,7 +362,11 @@ impl Tour {
             ion.add_part(name, "A");
         }
 
-        let config = sandbox_config(&ns, &ion, certificate_id, private_key, dir.join("state"));
+        let mut config = sandbox_config(&ns, &ion, certificate_id, private_key, dir.join("state"));
+        if faults.is_some() {
+            // The PO retry backoff is counted in poll intervals: keep the retries quick.
+            config.schedule.netsuite_poll = Duration::from_secs(1);
+        }
         let ctx = Context::from_config(&config).context("building the daemon")?;
         let mut receipts =
             ReceiptSync::new(ctx.netsuite.clone(), ctx.ion.clone(), (*ctx.store).clone())
@@ -352,6 +385,7 @@ impl Tour {
                 sample_pos: sample.pos,
             },
             vendor: None,
+            faults: faults.is_some(),
             now,
             step: 0,
             checks: 0,
@@ -373,6 +407,11 @@ impl Tour {
             "  ION: parts {}; the four sync attribute definitions; no suppliers",
             names.join(", ")
         ));
+        if let Some(seed) = faults {
+            out(format_args!(
+                "  faults: seed {seed}: 429s, 500s, resets and malformed JSON injected on both sides"
+            ));
+        }
         out(format_args!(
             "  store: {} (temporary); daemon logs on stderr at warn (RUST_LOG overrides)",
             tour.config.store_path.display()
@@ -414,21 +453,41 @@ impl Tour {
 
     // ---- the daemon ----
 
-    /// One NetSuite → ION PO cycle, as the daemon's poll loop runs it.
+    /// One NetSuite → ION PO cycle, as the daemon's poll loop runs it. With `--faults`, a PO
+    /// whose apply hit an injected fault is parked as an open problem and retried by the next
+    /// cycles (as the poll loop would, after its backoff), until one comes out clean.
     async fn po_cycle(&mut self) {
-        let Some(engine) = &self.engine else { return };
-        match engine.po_cycle(CycleOptions::default()).await {
-            Ok(sum) => {
-                out(format_args!("   daemon: NetSuite → ION cycle: {sum}"));
-                self.check(sum.failed == 0, "the PO cycle applied every PO it read");
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let attempts = if self.faults { 10 } else { 1 };
+        for attempt in 1..=attempts {
+            match engine.po_cycle(CycleOptions::default()).await {
+                Ok(sum) => {
+                    out(format_args!("   daemon: NetSuite → ION cycle: {sum}"));
+                    if sum.failed == 0 && sum.deferred == 0 {
+                        self.check(true, "the PO cycle applied every PO it read");
+                        return;
+                    }
+                }
+                Err(e) => {
+                    out(format_args!(
+                        "   daemon: NetSuite → ION cycle FAILED: {e:#}"
+                    ));
+                }
             }
-            Err(e) => {
+            if attempt < attempts {
+                // The retry backoff is the poll interval (1 s with --faults) doubling per
+                // failure; wait it out for real, the store's problem timestamps are wall time.
+                let wait = Duration::from_secs(1 << (attempt - 1).min(3));
                 out(format_args!(
-                    "   daemon: NetSuite → ION cycle FAILED: {e:#}"
+                    "   (injected faults: the next cycle retries in {} s)",
+                    wait.as_secs()
                 ));
-                self.check(false, "the PO cycle ran");
+                tokio::time::sleep(wait).await;
             }
         }
+        self.check(false, "the PO cycle applied every PO it read");
     }
 
     /// One ION → NetSuite receipts cycle at the simulated now.
@@ -445,9 +504,34 @@ impl Tour {
                 out(format_args!(
                     "   daemon: ION → NetSuite receipts cycle FAILED: {e}"
                 ));
-                self.check(false, "the receipts cycle ran");
                 None
             }
+        }
+    }
+
+    /// Receipts cycles until one creates an item receipt. Without faults that is the first;
+    /// with `--faults` an unconfirmed or failed transform is looked up by its `externalId` on
+    /// later cycles and re-sent only after the resend grace, which the simulated clock skips.
+    async fn receipts_until_created(&mut self) {
+        let attempts = if self.faults { 6 } else { 1 };
+        for attempt in 1..=attempts {
+            let sum = self.receipts_cycle().await;
+            let done = sum
+                .as_ref()
+                .is_some_and(|s| !s.created.is_empty() || !s.recovered.is_empty());
+            if done || attempt == attempts {
+                return;
+            }
+            let grace = self
+                .receipts
+                .as_ref()
+                .map_or(Duration::ZERO, |r| r.resend_grace)
+                + Duration::from_secs(1);
+            out(format_args!(
+                "   (injected faults: {} s later the daemon looks the externalId up and retries)",
+                grace.as_secs()
+            ));
+            self.advance(grace);
         }
     }
 
@@ -584,7 +668,7 @@ impl Tour {
         self.step0_import().await;
         let Some(po) = self.step1_create().await else {
             out(format_args!(
-                "\nthe PO could not be created; the rest of the tour is skipped"
+                "\nPO2001 did not reach ION; the rest of the tour depends on it and is skipped"
             ));
             return;
         };
@@ -820,15 +904,16 @@ impl Tour {
         out(format_args!(
             "   20 s later (the receipt may still be being filled in):"
         ));
-        if self.receipts_cycle().await.is_none() && self.receipts.is_none() {
+        let early = self.receipts_cycle().await;
+        if early.is_none() && self.receipts.is_none() {
             out(format_args!(
                 "   receiving (ION → NetSuite) is not available in this build; steps skipped"
             ));
             return;
         }
-        let early = receipts_of(self).len();
+        let mirrored = receipts_of(self).len();
         self.check(
-            early == 0,
+            mirrored == 0,
             format!(
                 "nothing mirrored inside the {} s settle delay",
                 SETTLE.as_secs()
@@ -840,7 +925,7 @@ impl Tour {
             "   the settle delay has passed ({} s more):",
             SETTLE.as_secs()
         ));
-        self.receipts_cycle().await;
+        self.receipts_until_created().await;
         let found = receipts_of(self);
         for r in &found {
             let lines: Vec<String> = r
