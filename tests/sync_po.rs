@@ -215,7 +215,7 @@ async fn missing_part_is_a_problem_until_the_part_appears() {
 
     // Still missing: re-checked, still open; nothing else changes in ION.
     tick(&s);
-    s.ns.advance(Duration::from_secs(3600)); // far outside the overlap window
+    s.ns.advance(Duration::from_secs(3 * 3600)); // far outside the re-read window
     cycle(&engine).await;
     assert!(engine.context().store.problems_of(po).unwrap().is_some());
 

@@ -35,6 +35,15 @@ use crate::store::{Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Proble
 pub const LOOP_NAME: &str = "netsuite_purchase_orders";
 /// Store problem kind of a PO whose apply failed (retried with backoff).
 pub const APPLY_FAILED: &str = "apply_failed";
+/// Extra re-read behind the checkpoint, on top of the configured overlap, because the cursor is
+/// NetSuite's local wall-clock text (SPEC §4, reference §3.7.4): at spring-forward, `checkpoint −
+/// overlap` can land in the skipped hour, which NetSuite reads as the hour *after* it — past
+/// the checkpoint — and edits in between would never be read; at fall-back, the repeated hour
+/// makes newer edits render as older text. Re-reading one more hour covers both (DST shifts
+/// are one hour in every zone NetSuite offers but Lord Howe's 30 minutes). The cost is
+/// re-reading an hour of changed headers per cycle, which the content hash turns into no ION
+/// call; `tests/sync_dst.rs` fails without it.
+const DST_GUARD: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Longest wait between retries of a failing PO.
 const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -159,7 +168,7 @@ impl Engine {
             None => None,
         };
         let mut cursor = match &high {
-            Some(c) => c.rewind(s.overlap),
+            Some(c) => c.rewind(s.overlap + DST_GUARD),
             None => PoCursor::start(),
         };
         let mut seen: BTreeSet<i64> = BTreeSet::new();
@@ -676,7 +685,8 @@ impl Engine {
         };
         let mut cursor = match &stored {
             Some(c) => {
-                let back = PoCursor::new(c.at.clone(), c.id)?.rewind(self.ctx.settings.overlap);
+                let back = PoCursor::new(c.at.clone(), c.id)?
+                    .rewind(self.ctx.settings.overlap + DST_GUARD);
                 DeletedCursor::new(back.lastmod(), 0)?
             }
             None => DeletedCursor::start(),

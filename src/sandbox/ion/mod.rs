@@ -87,6 +87,16 @@ struct Shared {
     max_in_flight: AtomicUsize,
     /// `fr-client-app` values seen, for attribution checks.
     client_apps: Mutex<BTreeMap<String, u64>>,
+    /// Crash-test hook (see [`SimHandle::arm_crash_point`]).
+    crash: Mutex<Option<CrashPoint>>,
+}
+
+/// "Answer nothing after the n-th request": lets a test SIGKILL a client at an exact point.
+struct CrashPoint {
+    /// GraphQL requests still to apply normally.
+    remaining: u64,
+    /// Notified once the point is reached.
+    fired: Arc<tokio::sync::Notify>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,6 +120,7 @@ impl IonSim {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             client_apps: Mutex::new(BTreeMap::new()),
+            crash: Mutex::new(None),
             config,
         });
         // Parse the schema now, not inside the first request's latency.
@@ -270,6 +281,25 @@ impl SimHandle {
             .ok_or_else(|| Refusal::Invalid(format!("PurchaseOrder {id} does not exist")))?;
         st.update_purchase_order(&json!({"id": id, "etag": etag}))
             .map(|_| ())
+    }
+
+    // ----- crash tests ------------------------------------------------------------------------
+
+    /// Crash-test hook: the `after_requests`-th GraphQL request from now is applied but never
+    /// answered, and every later one hangs unapplied, until [`SimHandle::disarm_crash_point`].
+    /// The returned `Notify` fires at that instant, so a test can SIGKILL the client exactly
+    /// between "ION applied it" and "the client knows" (no sleeps, no polling).
+    pub fn arm_crash_point(&self, after_requests: u64) -> Arc<tokio::sync::Notify> {
+        let fired = Arc::new(tokio::sync::Notify::new());
+        *lock(&self.shared.crash) = Some(CrashPoint {
+            remaining: after_requests.max(1),
+            fired: fired.clone(),
+        });
+        fired
+    }
+
+    pub fn disarm_crash_point(&self) {
+        *lock(&self.shared.crash) = None;
     }
 
     // ----- inspection -----------------------------------------------------------------------
@@ -545,7 +575,15 @@ async fn graphql(
         Some(Fault::Timeout) => tokio::time::sleep(shared.faults.stall()).await,
         _ => {}
     }
+    if crash_reached(&shared) {
+        // Past the crash point: apply nothing more, answer never (the client is being killed).
+        return std::future::pending().await;
+    }
     let (status, body) = run(&shared, &request);
+    if crash_after(&shared) {
+        // The crash point: this request is applied, its answer is never sent.
+        return std::future::pending().await;
+    }
     match fault {
         Some(Fault::ResetAfterApply) => reset(),
         Some(Fault::MalformedJson) => {
@@ -560,6 +598,30 @@ async fn graphql(
         }
         _ => json_response(status, &body),
     }
+}
+
+/// Whether an armed crash point has already fired (every later request hangs unapplied).
+fn crash_reached(shared: &Shared) -> bool {
+    lock(&shared.crash)
+        .as_ref()
+        .is_some_and(|c| c.remaining == 0)
+}
+
+/// Counts one applied request against an armed crash point; true when this one is the point.
+fn crash_after(shared: &Shared) -> bool {
+    let mut crash = lock(&shared.crash);
+    let Some(c) = crash.as_mut() else {
+        return false;
+    };
+    if c.remaining == 0 {
+        return true;
+    }
+    c.remaining -= 1;
+    if c.remaining == 0 {
+        c.fired.notify_one();
+        return true;
+    }
+    false
 }
 
 /// Validates and executes one request; the answer's status and body.
