@@ -135,10 +135,34 @@ fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode 
             tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
             return ExitCode::from(EXIT_FAILURE);
         }
+        let receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
         let engine = crate::sync::Engine::new(ctx);
         let result = match &po {
             None => engine.po_cycle(crate::sync::CycleOptions { dry_run }).await,
             Some(po) => engine.resync_po(po, dry_run).await,
+        };
+        // `once` runs both directions; `resync <PO>` is about one PO's data only.
+        let receipts_ok = match &po {
+            Some(_) => true,
+            None => match receipts.receipts_cycle(chrono::Utc::now(), dry_run).await {
+                Ok(sum) => {
+                    for plan in &sum.planned {
+                        println!(
+                            "would create item receipt {} from NetSuite PO {} ({} lines received)",
+                            plan.external_id,
+                            plan.ns_po_id,
+                            plan.lines.iter().filter(|l| l.item_receive).count()
+                        );
+                    }
+                    println!("receipts: {sum}");
+                    sum.ok()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "receipts cycle failed");
+                    eprintln!("netsuite-ion-sync: receipts: {e}");
+                    false
+                }
+            },
         };
         match result {
             Ok(sum) => {
@@ -146,7 +170,7 @@ fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode 
                     print!("{}", crate::sync::po_sync::render_plan(plan));
                 }
                 println!("{sum}");
-                if sum.failed == 0 {
+                if sum.failed == 0 && receipts_ok {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(EXIT_FAILURE)

@@ -24,8 +24,8 @@
 //! - [`attrs`]: NetSuite field text → typed ION attribute value, and tolerant comparison.
 //! - [`plan`]: NetSuite PO → ordered ION changes (issue #5).
 //! - [`receipts_plan`]: ION receipt items → NetSuite item receipts (issue #6).
-//! - [`receipts`]: the receiving leg that polls, applies that plan exactly once and records it
-//!   (the one module here that does I/O; the planners stay pure).
+//! - [`receipts`]: the receiving leg (I/O): polls ION, applies that plan exactly once through a
+//!   durable intent and an `externalId` lookup, records the outcome.
 
 pub mod attrs;
 pub mod hash;
@@ -43,3 +43,4 @@ pub mod po_sync;
 
 pub use context::{Context, SyncSettings};
 pub use po_sync::{CycleOptions, CycleSummary, Engine};
+pub use receipts::{ReceiptSummary, ReceiptSync};

@@ -27,6 +27,7 @@ use super::ion_read::{pick, state_of};
 use super::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
 use super::netsuite_read::{ReadPo, assemble};
 use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
+use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
 use crate::netsuite::{DeletedCursor, PoCursor, PoHeader};
 use crate::store::{Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store};
@@ -209,7 +210,11 @@ impl Engine {
             .all_problems()?
             .into_iter()
             .filter(|p| !seen.contains(&p.ns_po_id))
-            .filter(|p| p.problems.iter().any(|x| x.kind != "delete_refused"))
+            .filter(|p| {
+                p.problems
+                    .iter()
+                    .any(|x| x.kind != "delete_refused" && !is_receipt_problem(x))
+            })
             .map(|p| p.ns_po_id)
             .collect();
         if !retry.is_empty() {
@@ -325,7 +330,16 @@ impl Engine {
         for read in reads {
             let id = read.po.id;
             let link = self.store().po_link(id)?;
-            let problems = self.store().problems_of(id)?;
+            // Receipt problems (kept by the receipts leg) neither make a PO due nor get
+            // replaced here: see `with_receipt_problems`.
+            let problems = self
+                .store()
+                .problems_of(id)?
+                .map(|mut p| {
+                    p.problems.retain(|x| !is_receipt_problem(x));
+                    p
+                })
+                .filter(|p| !p.problems.is_empty());
             if !force {
                 let unchanged = link
                     .as_ref()
@@ -606,7 +620,8 @@ impl Engine {
         plan: &PoPlan,
         applied: &Applied,
     ) -> Result<()> {
-        let problems = to_store_problems(plan, w.problems.as_ref());
+        let problems =
+            self.with_receipt_problems(ns.id, to_store_problems(plan, w.problems.as_ref()))?;
         for resolved in w
             .problems
             .iter()
@@ -640,6 +655,20 @@ impl Engine {
         Ok(())
     }
 
+    /// `problems` plus the PO's open receipt problems as stored now: those belong to the
+    /// receipts leg (ION → NetSuite), which alone resolves them, so recording this PO's outcome
+    /// must not drop them.
+    fn with_receipt_problems(
+        &self,
+        ns_id: i64,
+        mut problems: Vec<Problem>,
+    ) -> Result<Vec<Problem>> {
+        if let Some(stored) = self.store().problems_of(ns_id)? {
+            problems.extend(stored.problems.into_iter().filter(is_receipt_problem));
+        }
+        Ok(problems)
+    }
+
     /// Durably parks a failed PO: its planned problems plus the failure, attempts counted.
     fn park(
         &self,
@@ -654,7 +683,8 @@ impl Engine {
         let prev = old
             .as_ref()
             .and_then(|p| p.problems.iter().find(|x| x.kind == APPLY_FAILED));
-        problems.retain(|p| p.kind != APPLY_FAILED);
+        problems.retain(|p| p.kind != APPLY_FAILED && !is_receipt_problem(p));
+        let mut problems = self.with_receipt_problems(ns_id, problems)?;
         problems.push(Problem {
             kind: APPLY_FAILED.into(),
             subject: "apply".into(),

@@ -88,7 +88,8 @@ pub struct ReceiptSummary {
     pub receipts_planned: usize,
     /// Item receipts created by this cycle's transforms.
     pub created: Vec<CreatedReceipt>,
-    /// Earlier intents found in NetSuite by their `externalId` (an earlier attempt did land).
+    /// Item receipts found in NetSuite by their `externalId` after an attempt whose outcome
+    /// was unknown (this cycle's, or an earlier intent's): the attempt did land.
     pub recovered: Vec<CreatedReceipt>,
     /// Intents still unconfirmed at the end of the cycle (looked up again next cycle).
     pub pending: usize,
@@ -104,6 +105,9 @@ pub struct ReceiptSummary {
     pub planned: Vec<ItemReceiptPlan>,
     /// Failures that did not stop the cycle (each logged with its cause).
     pub failures: Vec<String>,
+    /// Some planned itemReceipt has neither an intent nor an outcome in the store: the
+    /// checkpoint must not pass its items.
+    unrecorded: bool,
 }
 
 impl ReceiptSummary {
@@ -160,8 +164,9 @@ pub struct ReceiptSync {
     /// its items planned again: long enough for a request NetSuite was still running when our
     /// client timed out to have finished (several request timeouts).
     pub resend_grace: Duration,
-    /// Receipts mirrored within this window are re-read in full every cycle, because an edit or
-    /// a deletion in ION leaves nothing else to poll.
+    /// Receipts mirrored within this window (default 3 days) are re-read in full every cycle,
+    /// because a deletion in ION leaves nothing to poll. It costs one ION request per 50 such
+    /// receipts per cycle; a deletion older than the window goes unnoticed.
     pub watch_window: Duration,
 }
 
@@ -176,8 +181,16 @@ impl ReceiptSync {
             overlap: Duration::from_secs(600),
             tz: chrono_tz::UTC,
             resend_grace: Duration::from_secs(600),
-            watch_window: Duration::from_secs(14 * 24 * 3600),
+            watch_window: Duration::from_secs(3 * 24 * 3600),
         }
+    }
+
+    /// The engine on the PO sync's [`super::Context`] (same clients, same store, same overlap),
+    /// so `once` and the daemon build the clients once for both directions.
+    pub fn from_context(ctx: &super::Context) -> Self {
+        let mut s = Self::new(ctx.netsuite.clone(), ctx.ion.clone(), (*ctx.store).clone());
+        s.overlap = ctx.settings.overlap;
+        s
     }
 
     /// Takes `receipt_settle` and `overlap` from the validated configuration.
@@ -234,8 +247,10 @@ impl ReceiptSync {
         // 1. Settle earlier intents: every one is looked up before anything could re-send it.
         let links_before = self.store.receipt_links()?;
         let mut reread: BTreeSet<i64> = BTreeSet::new();
-        let watch_from =
-            now - chrono::TimeDelta::from_std(self.watch_window).unwrap_or(chrono::TimeDelta::MAX);
+        let watch_from = chrono::TimeDelta::from_std(self.watch_window)
+            .ok()
+            .and_then(|w| now.checked_sub_signed(w))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         for link in &links_before {
             if link.recorded_at >= watch_from || link.state == ReceiptState::Intended {
                 reread.insert(link.key.ion_receipt_id);
@@ -390,11 +405,13 @@ impl ReceiptSync {
         if !dry_run {
             let links = self.store.receipt_links()?;
             summary.problems = self.record_problems(&plan, &rejected, &links, &reread, now)?;
-            let next = next_checkpoint(&polled, &plan, &cursor, &start).filter(|n| {
-                checkpoint
-                    .as_ref()
-                    .is_none_or(|c| position(&n.updated, n.id) > position(&c.at, c.id))
-            });
+            let next = next_checkpoint(&polled, &plan, &cursor, &start)
+                .filter(|_| !summary.unrecorded)
+                .filter(|n| {
+                    checkpoint
+                        .as_ref()
+                        .is_none_or(|c| position(&n.updated, n.id) > position(&c.at, c.id))
+                });
             if let Some(next) = next {
                 self.store.set_checkpoint(
                     Checkpoint::IonReceiptItems,
@@ -559,6 +576,7 @@ impl ReceiptSync {
             summary
                 .failures
                 .push(format!("{}: intent not recorded: {e}", plan.external_id));
+            summary.unrecorded = true;
             return None;
         }
         let request = netsuite::ItemReceiptRequest {
@@ -579,6 +597,7 @@ impl ReceiptSync {
             .netsuite
             .create_item_receipt(plan.ns_po_id, &request)
             .await;
+        let mut found_by_lookup = false;
         let id = match outcome {
             Ok(id) => id,
             Err(e) => {
@@ -590,7 +609,10 @@ impl ReceiptSync {
                     .item_receipt_by_external_id(&plan.external_id)
                     .await
                 {
-                    Ok(Some(id)) => id,
+                    Ok(Some(id)) => {
+                        found_by_lookup = true;
+                        id
+                    }
                     Ok(None) if !ambiguous => {
                         warn!(
                             external_id = %plan.external_id,
@@ -637,11 +659,16 @@ impl ReceiptSync {
             lines = plan.items.len(),
             "item receipt created in NetSuite"
         );
-        summary.created.push(CreatedReceipt {
+        let done = CreatedReceipt {
             external_id: plan.external_id.clone(),
             ns_po_id: plan.ns_po_id,
             item_receipt_id: id,
-        });
+        };
+        if found_by_lookup {
+            summary.recovered.push(done);
+        } else {
+            summary.created.push(done);
+        }
         None
     }
 
@@ -813,10 +840,16 @@ fn describe(p: &ReceiptProblem) -> (i64, &'static str, String) {
     }
 }
 
+/// Whether a stored problem belongs to the receipts leg (which alone resolves it); the PO sync
+/// keeps these when it records a PO's own problems.
+pub fn is_receipt_problem(p: &Problem) -> bool {
+    p.kind.starts_with("receipt_")
+}
+
 /// The ION receipt a stored problem is about, for receipt problems (subject
 /// `ion receipt <id> …`); `None` for problems of the PO sync.
 fn problem_receipt(p: &Problem) -> Option<i64> {
-    if !p.kind.starts_with("receipt_") {
+    if !is_receipt_problem(p) {
         return None;
     }
     p.subject
@@ -839,14 +872,16 @@ fn batch_number(external_id: &str, base: &str) -> u32 {
 /// The stored checkpoint rewound by the overlap (id 0: every item at that instant is re-read).
 fn rewind(c: &Cursor, overlap: Duration) -> ion::ReceiptCursor {
     let overlap = chrono::TimeDelta::from_std(overlap).unwrap_or(chrono::TimeDelta::zero());
-    match DateTime::parse_from_rfc3339(&c.at) {
-        Ok(t) => ion::ReceiptCursor {
-            updated: (t.with_timezone(&Utc) - overlap)
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+    match DateTime::parse_from_rfc3339(&c.at)
+        .ok()
+        .and_then(|t| t.with_timezone(&Utc).checked_sub_signed(overlap))
+    {
+        Some(t) => ion::ReceiptCursor {
+            updated: t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
             id: 0,
         },
         // Not a timestamp we can do arithmetic on: start exactly at the checkpoint.
-        Err(_) => ion::ReceiptCursor {
+        None => ion::ReceiptCursor {
             updated: c.at.clone(),
             id: c.id,
         },
