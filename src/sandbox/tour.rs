@@ -368,9 +368,9 @@ impl Tour {
             config.schedule.netsuite_poll = Duration::from_secs(1);
         }
         let ctx = Context::from_config(&config).context("building the daemon")?;
-        let mut receipts =
-            ReceiptSync::new(ctx.netsuite.clone(), ctx.ion.clone(), (*ctx.store).clone())
-                .with_schedule(&config.schedule);
+        // Built the way `once` and `run` build it: from the PO sync's context.
+        let mut receipts = ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+        // The account's time zone (no config key yet): item receipts are dated in it.
         receipts.tz = ns_sim::SimConfig::default().time_zone;
         let engine = Engine::new(ctx);
 
