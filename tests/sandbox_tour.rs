@@ -6,15 +6,22 @@
 use std::process::{Command, Output};
 
 fn sandbox(args: &[&str]) -> Output {
+    sandbox_with_log(args, None)
+}
+
+fn sandbox_with_log(args: &[&str], rust_log: Option<&str>) -> Output {
     let dir = std::env::temp_dir();
-    Command::new(env!("CARGO_BIN_EXE_netsuite-ion-sync"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsuite-ion-sync"));
+    match rust_log {
+        Some(v) => cmd.env("RUST_LOG", v),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    cmd.args(args)
         // No config anywhere: the sandbox must not need one.
         .env(
             "NSION_CONFIG",
             dir.join("netsuite-ion-sync-no-such-config.toml"),
         )
-        .env_remove("RUST_LOG")
         .env_remove("NSION_NETSUITE__PRIVATE_KEY")
         .env_remove("NSION_ION__CLIENT_SECRET")
         .output()
@@ -78,6 +85,17 @@ fn the_tour_runs_without_a_config_file_and_every_step_holds() {
     assert!(
         !stderr.contains(" INFO "),
         "info logs leaked into the sandbox:\n{stderr}"
+    );
+}
+
+#[test]
+fn rust_log_overrides_the_sandbox_log_level() {
+    let out = sandbox_with_log(&["sandbox"], Some("info"));
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(" INFO "),
+        "no info logs with RUST_LOG=info:\n{stderr}"
     );
 }
 

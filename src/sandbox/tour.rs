@@ -102,6 +102,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -1238,4 +1239,30 @@ fn out(args: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{args}");
     let _ = stdout.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_found_by_key_and_read_as_text_or_number() {
+        let snapshot = json!({"attributes": [
+            {"key": "Netsuite RecordID", "value": "1006"},
+            {"key": "ns_line_id", "value": 3},
+            {"key": "Non-receivable", "value": true},
+        ]});
+        assert_eq!(text(attr(&snapshot, "Netsuite RecordID")), "1006");
+        assert_eq!(number(attr(&snapshot, "ns_line_id")), Some(3.0));
+        assert_eq!(number(attr(&snapshot, "Netsuite RecordID")), Some(1006.0));
+        assert_eq!(attr(&snapshot, "Non-receivable"), Some(&json!(true)));
+        assert_eq!(attr(&snapshot, "missing"), None);
+        assert_eq!(text(None), "");
+    }
+
+    #[test]
+    fn quantities_print_without_a_needless_fraction() {
+        assert_eq!(qty(10.0), "10");
+        assert_eq!(qty(2.5), "2.5");
+    }
 }
