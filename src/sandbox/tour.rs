@@ -336,6 +336,15 @@ impl Tour {
             "BRACKET-7",
             "INSTALL-SVC",
         ];
+        // `load_sample_data` creates these five items in this order (and says so); a change
+        // there must show up here rather than as a tour that silently orders the wrong items.
+        if sample.items.len() != names.len() {
+            anyhow::bail!(
+                "the NetSuite simulator's sample data has {} items, the tour expects {}",
+                sample.items.len(),
+                names.len()
+            );
+        }
         let mut items: BTreeMap<&'static str, i64> = names
             .iter()
             .copied()
