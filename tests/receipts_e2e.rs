@@ -359,3 +359,46 @@ async fn dry_run_plans_without_writing_anything() {
     );
     assert!(w.store.status().unwrap().cycles.is_empty());
 }
+
+#[tokio::test]
+async fn a_refused_item_receipt_is_an_open_problem_retried_at_intervals_until_netsuite_accepts() {
+    let w = World::start().await;
+    let po = w.linked_po("J", &[("InvtPart", 5.0)]).await;
+    // Someone put the NetSuite PO back to Pending Approval: NetSuite refuses the transform.
+    w.ns.set_po_field(po.ns_po, "status", Some("A")).unwrap();
+    let r = w.ion_sim.receive(&[(po.ion_lines[0], 5.0)]).unwrap();
+    w.advance(SETTLE);
+    let s = w.sync.receipts_cycle(w.now(), false).await.unwrap();
+    assert!(s.created.is_empty(), "{s}");
+    assert_eq!(
+        s.pending, 0,
+        "a definite refusal leaves no intent behind: {s}"
+    );
+    let problems = w.problems(po.ns_po);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, "receipt_rejected");
+    assert!(problems[0].1.contains("status A"), "{}", problems[0].1);
+
+    // Not retried every cycle: held for the retry interval, then tried once more. The
+    // checkpoint moved on; the open problem keeps the receipt in view.
+    w.advance(SETTLE);
+    let s = w.sync.receipts_cycle(w.now(), false).await.unwrap();
+    assert!(s.ok(), "{s}");
+    assert_eq!(transforms(&w), 1);
+    w.advance(Duration::from_secs(15 * 60));
+    w.sync.receipts_cycle(w.now(), false).await.unwrap();
+    assert_eq!(transforms(&w), 2);
+    let stored = w.store.problems_of(po.ns_po).unwrap().unwrap();
+    assert_eq!(stored.problems.len(), 1);
+    assert_eq!(stored.problems[0].attempts, 2);
+
+    w.ns.set_po_field(po.ns_po, "status", Some("B")).unwrap();
+    w.advance(Duration::from_secs(15 * 60));
+    let s = w.sync.receipts_cycle(w.now(), false).await.unwrap();
+    assert_eq!(s.created.len(), 1, "{s}");
+    assert!(w.problems(po.ns_po).is_empty(), "resolved by itself");
+    assert!(
+        w.receipts_by_external_id()
+            .contains_key(&format!("ion-receipt-{}-{}", r.receipt_id, po.ns_po))
+    );
+}

@@ -26,7 +26,8 @@
 //! re-reading the items after a receipt that is being filled in, for the settle delay.
 //! Everything else the cursor passes is either mirrored, durably intended, skipped for good
 //! (not a receivable line of a synced PO), or recorded as an open problem that names its
-//! receipt, and receipts with open problems are re-read every cycle (that is the retry).
+//! receipt, and receipts with open problems are re-read every cycle (that is the retry; one
+//! NetSuite refused is retried every [`ReceiptSync::retry_refused_after`] instead).
 //!
 //! # Changes after mirroring
 //! Deletions leave nothing for the keyset poll to find, so the receipts mirrored within
@@ -55,6 +56,9 @@ use crate::store::{
 
 /// The loop name in `status` and in cycle reports.
 pub const LOOP_NAME: &str = "ion_receipts";
+
+/// Problem kind of an itemReceipt NetSuite refused (retried every `retry_refused_after`).
+const REFUSED: &str = "receipt_rejected";
 
 /// Receipt items per page of the keyset poll.
 const PAGE_SIZE: usize = 200;
@@ -164,6 +168,10 @@ pub struct ReceiptSync {
     /// its items planned again: long enough for a request NetSuite was still running when our
     /// client timed out to have finished (several request timeouts).
     pub resend_grace: Duration,
+    /// How long a receipt NetSuite refused waits before it is tried again (default 15 min): the
+    /// refusal is an open problem meanwhile, and NetSuite's account-wide request budget is not
+    /// spent on a request that fails the same way every minute.
+    pub retry_refused_after: Duration,
     /// Receipts mirrored within this window (default 3 days) are re-read in full every cycle,
     /// because a deletion in ION leaves nothing to poll. It costs one ION request per 50 such
     /// receipts per cycle; a deletion older than the window goes unnoticed.
@@ -182,6 +190,7 @@ impl ReceiptSync {
             tz: chrono_tz::UTC,
             resend_grace: Duration::from_secs(600),
             watch_window: Duration::from_secs(3 * 24 * 3600),
+            retry_refused_after: Duration::from_secs(15 * 60),
         }
     }
 
@@ -262,8 +271,20 @@ impl ReceiptSync {
         {
             self.settle_intent(link, now, dry_run, &mut summary).await;
         }
-        for p in self.store.all_problems()? {
-            reread.extend(p.problems.iter().filter_map(problem_receipt));
+        // Receipts with open problems are re-read (that is their retry), except that a receipt
+        // NetSuite refused waits `retry_refused_after` between attempts.
+        let mut held: BTreeSet<i64> = BTreeSet::new();
+        let refused_wait =
+            chrono::TimeDelta::from_std(self.retry_refused_after).unwrap_or(chrono::TimeDelta::MAX);
+        for p in self.store.all_problems()?.iter().flat_map(|p| &p.problems) {
+            let Some(receipt) = problem_receipt(p) else {
+                continue;
+            };
+            if p.kind == REFUSED && now.signed_duration_since(p.last_seen) < refused_wait {
+                held.insert(receipt);
+            } else {
+                reread.insert(receipt);
+            }
         }
 
         // 2. Poll receipt items changed since the checkpoint, minus the overlap.
@@ -287,6 +308,14 @@ impl ReceiptSync {
         }
         summary.items_polled = polled.len();
         reread.extend(polled.iter().map(|i| i.receipt_id));
+        // A held receipt's changed items are passed by the checkpoint: its open problem is the
+        // durable record, and it is read in full again once its retry is due.
+        reread.retain(|r| {
+            !held.contains(r)
+                || links_before
+                    .iter()
+                    .any(|l| l.key.ion_receipt_id == *r && l.state == ReceiptState::Intended)
+        });
 
         // 3. Read every touched or watched receipt in full: the plan needs each receipt's
         //    complete item set (a missing item was deleted).
@@ -301,7 +330,6 @@ impl ReceiptSync {
         // 4. Inputs of the plan.
         let links = self.store.receipt_links()?;
         let mut mirrored: BTreeMap<i64, MirroredItem> = BTreeMap::new();
-        let mut links_by_external: BTreeMap<String, ReceiptLink> = BTreeMap::new();
         for l in &links {
             if !reread.contains(&l.key.ion_receipt_id) {
                 continue;
@@ -317,7 +345,6 @@ impl ReceiptSync {
                     },
                 );
             }
-            links_by_external.insert(l.external_id.clone(), l.clone());
         }
         let mut items: Vec<IonReceiptItem> = Vec::new();
         let mut lines: BTreeMap<i64, LinkedLine> = BTreeMap::new();
@@ -733,7 +760,7 @@ impl ReceiptSync {
         }
         for (create, why) in rejected {
             fresh.entry(create.ns_po_id).or_default().push(Problem {
-                kind: "receipt_rejected".into(),
+                kind: REFUSED.into(),
                 subject: format!("ion receipt {} {}", create.receipt_id, create.external_id),
                 message: format!(
                     "NetSuite refused item receipt {} for ION receipt {}: {why}; retried every cycle",
@@ -939,5 +966,107 @@ fn next_checkpoint(
         }),
         None if polled.is_empty() && end == start => None,
         None => Some(end.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::receipts_plan::Unsettled;
+
+    fn item(id: i64, receipt_id: i64, updated: &str) -> ion::ReceiptItem {
+        ion::ReceiptItem {
+            id,
+            etag: String::new(),
+            updated: updated.into(),
+            quantity: 1.0,
+            receipt_id,
+            receipt: None,
+            purchase_order_line_id: Some(1),
+            purchase_order_line: None,
+            part_inventory_id: None,
+            part_inventory: None,
+        }
+    }
+
+    fn cursor(updated: &str, id: i64) -> ion::ReceiptCursor {
+        ion::ReceiptCursor {
+            updated: updated.into(),
+            id,
+        }
+    }
+
+    const T1: &str = "2026-01-15T18:00:00.000000+00:00";
+    const T2: &str = "2026-01-15T18:00:30.000000+00:00";
+
+    #[test]
+    fn batch_numbers_follow_the_planner() {
+        assert_eq!(batch_number("ion-receipt-7-9", "ion-receipt-7-9"), 1);
+        assert_eq!(batch_number("ion-receipt-7-9-3", "ion-receipt-7-9"), 3);
+    }
+
+    #[test]
+    fn only_receipt_problems_name_a_receipt() {
+        let p = |kind: &str, subject: &str| Problem {
+            kind: kind.into(),
+            subject: subject.into(),
+            message: String::new(),
+            first_seen: DateTime::<Utc>::MIN_UTC,
+            last_seen: DateTime::<Utc>::MIN_UTC,
+            attempts: 1,
+        };
+        assert_eq!(
+            problem_receipt(&p("receipt_edited", "ion receipt 42 item 7")),
+            Some(42)
+        );
+        assert_eq!(
+            problem_receipt(&p("receipt_deleted", "ion receipt 42 ")),
+            Some(42)
+        );
+        assert_eq!(problem_receipt(&p("missing_part", "ion receipt 42")), None);
+    }
+
+    #[test]
+    fn rewind_subtracts_the_overlap_and_restarts_the_tie_break() {
+        let c = Cursor {
+            at: T2.into(),
+            id: 99,
+        };
+        let r = rewind(&c, Duration::from_secs(30));
+        assert_eq!(r.updated, T1);
+        assert_eq!(r.id, 0);
+        let odd = Cursor {
+            at: "not a time".into(),
+            id: 5,
+        };
+        assert_eq!(
+            rewind(&odd, Duration::from_secs(30)),
+            cursor("not a time", 5)
+        );
+    }
+
+    #[test]
+    fn an_unsettled_receipt_holds_the_checkpoint_before_its_first_changed_item() {
+        let polled = [item(10, 1, T1), item(11, 2, T1), item(12, 2, T2)];
+        let end = cursor(T2, 12);
+        let start = cursor(T1, 0);
+        let settled = ReceiptPlan::default();
+        assert_eq!(
+            next_checkpoint(&polled, &settled, &end, &start),
+            Some(end.clone())
+        );
+        let waiting = ReceiptPlan {
+            unsettled: vec![Unsettled {
+                receipt_id: 2,
+                ready_at: DateTime::<Utc>::MAX_UTC,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            next_checkpoint(&polled, &waiting, &end, &start),
+            Some(cursor(T1, 10)),
+            "strictly after (T1, 10) still includes item 11"
+        );
+        assert_eq!(next_checkpoint(&[], &settled, &start, &start), None);
     }
 }
