@@ -423,7 +423,7 @@ impl Tour {
             ));
         }
         out(format_args!(
-            "  store: {} (temporary); daemon logs on stderr at warn (RUST_LOG overrides)",
+            "  store: {} (temporary, removed at exit); daemon logs on stderr at warn (RUST_LOG overrides)",
             tour.config.store_path.display()
         ));
         Ok(tour)
