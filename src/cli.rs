@@ -64,6 +64,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The whole system on this machine: NetSuite and ION simulators with sample data, the
+    /// daemon against them, and a scripted tour of what it does (needs no config file).
+    Sandbox(crate::sandbox::tour::SandboxOptions),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -103,6 +106,11 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // `sandbox` builds its own configuration (simulators, a temporary store, generated
+    // credentials): it must work without a config file.
+    if let Command::Sandbox(opts) = cli.command {
+        return crate::sandbox::tour::run(opts);
+    }
     let env = Environment::from_process();
     let path = crate::config::resolve_path(cli.config.as_deref(), &env);
     let config = match Config::load_with(&path, &env) {
@@ -126,6 +134,7 @@ pub fn main() -> ExitCode {
         } => block_on(setup_ion_attributes(&config)),
         Command::Once { dry_run } => sync_command(&config, None, dry_run),
         Command::Resync { po, dry_run } => sync_command(&config, Some(po), dry_run),
+        Command::Sandbox(opts) => crate::sandbox::tour::run(opts),
     }
 }
 

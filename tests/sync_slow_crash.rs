@@ -17,7 +17,7 @@ use sync_support::*;
 use tokio::process::Command;
 
 const POS: usize = 200;
-const KILLS: usize = 60;
+const KILLS: usize = 40;
 
 /// Runs `once`; with a crash point armed, kills the child when it is reached. Returns whether
 /// the child was killed.

@@ -217,6 +217,30 @@ pub fn update_lines(n: usize) -> String {
     )
 }
 
+/// `n` aliased `createPurchaseOrder` mutations (several POs in one request); `$i0`….
+pub fn create_purchase_orders(n: usize) -> String {
+    batch(
+        "CreatePurchaseOrders",
+        "createPurchaseOrder",
+        &[("input", "i", "CreatePurchaseOrderInput!")],
+        "purchaseOrder { ...PurchaseOrderFields }",
+        n,
+        po_fields!(),
+    )
+}
+
+/// `n` aliased `updatePurchaseOrder` mutations (e.g. the status of several new POs).
+pub fn update_purchase_orders(n: usize) -> String {
+    batch(
+        "UpdatePurchaseOrders",
+        "updatePurchaseOrder",
+        &[("input", "i", "UpdatePurchaseOrderInput!")],
+        "purchaseOrder { ...PurchaseOrderFields }",
+        n,
+        po_fields!(),
+    )
+}
+
 /// `n` aliased `deletePurchaseOrderLine` mutations; variables `$id0, $etag0`….
 pub fn delete_lines(n: usize) -> String {
     batch(
@@ -295,6 +319,10 @@ pub fn all() -> Vec<(&'static str, String)> {
             "ReceiptItemsOfReceipts",
             RECEIPT_ITEMS_OF_RECEIPTS.to_string(),
         ),
+        ("CreatePurchaseOrders", create_purchase_orders(1)),
+        ("CreatePurchaseOrders", create_purchase_orders(3)),
+        ("UpdatePurchaseOrders", update_purchase_orders(1)),
+        ("UpdatePurchaseOrders", update_purchase_orders(3)),
         ("CreatePurchaseOrderLines", create_lines(1)),
         ("CreatePurchaseOrderLines", create_lines(20)),
         ("UpdatePurchaseOrderLines", update_lines(1)),

@@ -411,6 +411,111 @@ impl Client {
         Ok(po)
     }
 
+    /// Creates several POs the way [`Client::create_purchase_order`] creates one, but batched
+    /// across them: headers in aliased batches, then all their lines in aliased batches of
+    /// `MAX_BATCH` (lines of several POs share a request), then every status change in one
+    /// aliased batch. Ten POs of ten lines cost four round trips instead of thirty.
+    ///
+    /// Not atomic: on an error some POs (and lines) may exist. Each is findable by its
+    /// `Netsuite RecordID`, so the caller re-reads and completes them one by one.
+    pub async fn create_purchase_orders(
+        &self,
+        news: &[NewPurchaseOrder],
+    ) -> Result<Vec<IonPurchaseOrder>, Error> {
+        let mut pos: Vec<IonPurchaseOrder> = Vec::with_capacity(news.len());
+        for chunk in news.chunks(MAX_BATCH) {
+            let mut vars = Map::new();
+            for (k, new) in chunk.iter().enumerate() {
+                let mut input = Map::new();
+                input.insert("status".into(), json!(PoStatus::Draft));
+                put(&mut input, "supplierId", new.supplier_id);
+                put(&mut input, "currencyId", new.currency_id);
+                put(&mut input, "description", new.description.clone());
+                if !new.attributes.is_empty() {
+                    input.insert("attributes".into(), create_attributes(&new.attributes));
+                }
+                vars.insert(format!("i{k}"), Value::Object(input));
+            }
+            let mut data: Map<String, Value> = self
+                .run(
+                    "CreatePurchaseOrders",
+                    &documents::create_purchase_orders(chunk.len()),
+                    Value::Object(vars),
+                    Replay::OnlyIfNotApplied,
+                )
+                .await?;
+            for k in 0..chunk.len() {
+                pos.push(take(&mut data, &documents::alias(k), "purchaseOrder")?);
+            }
+        }
+        let lines: Vec<(usize, &NewLine)> = news
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| n.lines.iter().map(move |l| (i, l)))
+            .collect();
+        for chunk in lines.chunks(MAX_BATCH) {
+            let mut vars = Map::new();
+            for (k, (i, line)) in chunk.iter().enumerate() {
+                vars.insert(format!("i{k}"), new_line_input(pos[*i].id, line));
+            }
+            let mut data: Map<String, Value> = self
+                .run(
+                    "CreatePurchaseOrderLines",
+                    &documents::create_lines(chunk.len()),
+                    Value::Object(vars),
+                    Replay::OnlyIfNotApplied,
+                )
+                .await?;
+            for (k, (i, _)) in chunk.iter().enumerate() {
+                let alias = documents::alias(k);
+                let payload: LinePayload =
+                    serde_json::from_value(data.remove(&alias).unwrap_or(Value::Null))
+                        .map_err(|e| Error::Decode(format!("{alias}: {e}")))?;
+                let item = payload
+                    .line
+                    .ok_or_else(|| Error::Decode(format!("{alias}: no purchaseOrderLine")))?;
+                let po = &mut pos[*i];
+                if let Some(stamp) = item.purchase_order {
+                    po.etag = stamp.etag;
+                    po.updated = stamp.updated;
+                    po.status = stamp.status;
+                }
+                po.absorb(vec![item.line]);
+            }
+        }
+        let moves: Vec<(usize, PoStatus)> = news
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                n.status
+                    .filter(|s| Some(*s) != pos[i].status)
+                    .map(|s| (i, s))
+            })
+            .collect();
+        for chunk in moves.chunks(MAX_BATCH) {
+            let mut vars = Map::new();
+            for (k, (i, status)) in chunk.iter().enumerate() {
+                let changes = PurchaseOrderChanges {
+                    status: Some(*status),
+                    ..Default::default()
+                };
+                vars.insert(format!("i{k}"), po_update_input(&pos[*i], &changes));
+            }
+            let mut data: Map<String, Value> = self
+                .run(
+                    "UpdatePurchaseOrders",
+                    &documents::update_purchase_orders(chunk.len()),
+                    Value::Object(vars),
+                    Replay::Safe,
+                )
+                .await?;
+            for (k, (i, _)) in chunk.iter().enumerate() {
+                pos[*i] = take(&mut data, &documents::alias(k), "purchaseOrder")?;
+            }
+        }
+        Ok(pos)
+    }
+
     /// Creates lines on a DRAFT PO, `MAX_BATCH` aliased mutations per request, and adds them to
     /// `po` (whose etag is refreshed from the answer).
     ///

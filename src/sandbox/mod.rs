@@ -4,3 +4,4 @@
 pub mod faults;
 pub mod ion;
 pub mod netsuite;
+pub mod tour;

@@ -360,3 +360,36 @@ pub fn remember_supplier(
         })
         .map_err(|e| ion::Error::Data(format!("store: {e}")))
 }
+
+/// The whole plan as one `NewPurchaseOrder`, when it is a plain create (create the PO, its
+/// lines, set its status, with a known supplier): such plans are applied together, several
+/// POs per request ([`ion::Client::create_purchase_orders`]). `None` for anything else.
+pub fn plain_create(plan: &PoPlan) -> Option<NewPurchaseOrder> {
+    let (first, rest) = plan.changes.split_first()?;
+    let Change::CreatePo {
+        supplier: SupplierRef::Existing(supplier),
+        description,
+        attributes,
+        ..
+    } = first
+    else {
+        return None;
+    };
+    let mut lines = Vec::new();
+    let mut status = None;
+    for (k, c) in rest.iter().enumerate() {
+        match c {
+            Change::CreateLine(l) if status.is_none() => lines.push(new_line(l)),
+            Change::SetPoStatus { to, .. } if k == rest.len() - 1 => status = Some(po_status(*to)),
+            _ => return None,
+        }
+    }
+    Some(NewPurchaseOrder {
+        supplier_id: Some(*supplier),
+        description: description.clone(),
+        status,
+        attributes: attrs(attributes),
+        lines,
+        ..Default::default()
+    })
+}

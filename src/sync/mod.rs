@@ -1,7 +1,9 @@
-//! The sync planners: which changes are due, computed from data alone.
+//! The sync: pure planners (which changes are due, computed from data alone) and the I/O layer
+//! that feeds them and performs their plans.
 //!
 //! # Invariant
-//! **The plan is pure: no I/O, no clock (`now` is a parameter).** Everything the planners need
+//! **The plan is pure: no I/O, no clock (`now` is a parameter).** (`model`, `status`, `hash`,
+//! `attrs`, `plan`, `receipts_plan`; the I/O modules are listed apart below.) Everything the planners need
 //! — the NetSuite PO, the ION PO as it is now, the link table's row, part and supplier lookups,
 //! receipts and what was already mirrored — is passed in by the poll layer, and the result is
 //! plain data the apply layer performs. That is what lets every rule of SPEC §3 be tested with
@@ -26,6 +28,13 @@
 //! - [`receipts_plan`]: ION receipt items → NetSuite item receipts (issue #6).
 //! - [`receipts`]: the receiving leg (I/O): polls ION, applies that plan exactly once through a
 //!   durable intent and an `externalId` lookup, records the outcome.
+//!
+//! The I/O layer (issue #5), which the daemon, `once`, `resync` and the tests drive:
+//! - [`context`]: both clients, the store and the settings, built from `Config`.
+//! - [`netsuite_read`]: a page of SuiteQL headers + batched lines, vendors, items → POs.
+//! - [`ion_read`]: ION POs → the planner's view of them.
+//! - [`apply`]: performs a plan through the ION client, threading fresh etags.
+//! - [`po_sync`]: the cycle ([`Engine`]): checkpoints, natural-key lookups, failure isolation.
 
 pub mod attrs;
 pub mod daemon_work;

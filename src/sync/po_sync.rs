@@ -101,6 +101,24 @@ enum Outcome {
     Failed,
 }
 
+/// New POs created per batched create: 25 POs of 10 lines are 1 header request, 5 line
+/// requests and 1 status request (0.28 per PO), and enough groups run at once to fill ION's cap.
+const CREATE_GROUP: usize = 25;
+
+/// A new PO planned as a plain create, waiting for its group.
+struct Prepared {
+    w: Work,
+    resolved: Resolved,
+    plan: PoPlan,
+    new: crate::ion::NewPurchaseOrder,
+}
+
+/// What one apply task does.
+enum Job {
+    One(Box<(Work, Vec<IonPurchaseOrder>, Resolved)>),
+    Group(Vec<Prepared>),
+}
+
 /// One PO's work item: NetSuite's data, the link row, the stored problems.
 struct Work {
     read: ReadPo,
@@ -383,26 +401,66 @@ impl Engine {
         let suppliers = self.resolve_suppliers(&work, opts.dry_run).await?;
         let parts = self.resolve_parts(&work).await?;
 
-        let results: Vec<Result<Outcome>> = futures_util::stream::iter(work)
-            .map(|w| {
-                let candidates = by_ns.remove(&w.read.po.id).unwrap_or_default();
-                let supplier = suppliers.get(&w.read.po.vendor_id).cloned().unwrap_or(
-                    SupplierLookup::MustCreate {
-                        name: w.read.po.vendor_name.clone(),
-                    },
+        // Plan everything (pure), then apply: plain creates in groups that share requests,
+        // everything else PO by PO; both kinds in flight together.
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut group: Vec<Prepared> = Vec::new();
+        for w in work {
+            let candidates = by_ns.remove(&w.read.po.id).unwrap_or_default();
+            let supplier = suppliers.get(&w.read.po.vendor_id).cloned().unwrap_or(
+                SupplierLookup::MustCreate {
+                    name: w.read.po.vendor_name.clone(),
+                },
+            );
+            let parts: BTreeMap<i64, Option<i64>> = w
+                .read
+                .po
+                .lines
+                .iter()
+                .map(|l| (l.item_id, parts.get(&l.item_id).copied().flatten()))
+                .collect();
+            let resolved = Resolved { parts, supplier };
+            let plain = candidates.is_empty() && w.link.is_none() && !opts.dry_run;
+            if plain {
+                let plan = plan::plan_po(
+                    &w.read.po,
+                    None,
+                    None,
+                    &resolved,
+                    &self.ctx.settings.mapping,
                 );
-                let parts: BTreeMap<i64, Option<i64>> = w
-                    .read
-                    .po
-                    .lines
-                    .iter()
-                    .map(|l| (l.item_id, parts.get(&l.item_id).copied().flatten()))
-                    .collect();
-                self.sync_one(w, candidates, Resolved { parts, supplier }, opts)
+                if let Some(new) = apply::plain_create(&plan) {
+                    group.push(Prepared {
+                        w,
+                        resolved,
+                        plan,
+                        new,
+                    });
+                    if group.len() == CREATE_GROUP {
+                        jobs.push(Job::Group(std::mem::take(&mut group)));
+                    }
+                    continue;
+                }
+            }
+            jobs.push(Job::One(Box::new((w, candidates, resolved))));
+        }
+        if !group.is_empty() {
+            jobs.push(Job::Group(group));
+        }
+        let results: Vec<Vec<Result<Outcome>>> = futures_util::stream::iter(jobs)
+            .map(|job| async move {
+                match job {
+                    Job::One(one) => {
+                        let (w, candidates, resolved) = *one;
+                        vec![self.sync_one(w, candidates, resolved, opts).await]
+                    }
+                    Job::Group(group) => self.create_group(group, opts).await,
+                }
             })
             .buffer_unordered(self.ctx.settings.apply_concurrency.max(1))
             .collect()
             .await;
+        let results = results.into_iter().flatten();
         for r in results {
             match r? {
                 Outcome::Applied { problems, plan } => {
@@ -456,33 +514,49 @@ impl Engine {
             let e = by_name.entry(s.name.as_str()).or_insert(s.id);
             *e = (*e).min(s.id);
         }
+        // Suppliers to create: one per missing name (two vendors may share one), concurrently.
+        let mut to_create: Vec<String> = wanted
+            .values()
+            .filter(|n| !by_name.contains_key(n.as_str()))
+            .cloned()
+            .collect();
+        to_create.sort();
+        to_create.dedup();
         let mut created: BTreeMap<String, i64> = BTreeMap::new();
+        if !dry_run {
+            let results: Vec<(String, Result<ion::Supplier, ion::Error>)> =
+                futures_util::stream::iter(to_create)
+                    .map(|name| async move {
+                        let r = self.ctx.ion.create_supplier(&name).await;
+                        (name, r)
+                    })
+                    .buffer_unordered(self.ctx.settings.apply_concurrency.max(1))
+                    .collect()
+                    .await;
+            for (name, r) in results {
+                match r {
+                    Ok(s) => {
+                        info!(supplier = s.id, name = %name, "created ION supplier");
+                        created.insert(name, s.id);
+                    }
+                    // The POs of this vendor plan the create themselves and fail alone.
+                    Err(e) => warn!(name = %name, error = %e, "creating ION supplier failed"),
+                }
+            }
+        }
         for (vendor, name) in wanted {
             let existing = by_name
                 .get(name.as_str())
                 .copied()
                 .or_else(|| created.get(&name).copied());
-            let lookup = match (existing, dry_run) {
-                (Some(id), _) => {
+            let lookup = match existing {
+                Some(id) => {
                     if !dry_run {
                         apply::remember_supplier(&self.ctx, vendor, id, &name)?;
                     }
                     SupplierLookup::Existing(id)
                 }
-                (None, true) => SupplierLookup::MustCreate { name },
-                (None, false) => match self.ctx.ion.create_supplier(&name).await {
-                    Ok(s) => {
-                        info!(vendor, supplier = s.id, name = %name, "created ION supplier");
-                        apply::remember_supplier(&self.ctx, vendor, s.id, &name)?;
-                        created.insert(name, s.id);
-                        SupplierLookup::Existing(s.id)
-                    }
-                    Err(e) => {
-                        // The POs of this vendor plan the create themselves and fail alone.
-                        warn!(vendor, name = %name, error = %e, "creating ION supplier failed");
-                        SupplierLookup::MustCreate { name }
-                    }
-                },
+                None => SupplierLookup::MustCreate { name },
             };
             out.insert(vendor, lookup);
         }
@@ -517,6 +591,51 @@ impl Engine {
                 (item, p)
             })
             .collect())
+    }
+
+    /// Creates a group of new POs together (headers, lines and statuses batched across them).
+    /// If the batch fails half-way, each PO is looked up again by its `Netsuite RecordID` and
+    /// completed alone, so nothing is created twice.
+    async fn create_group(&self, group: Vec<Prepared>, opts: CycleOptions) -> Vec<Result<Outcome>> {
+        let news: Vec<_> = group.iter().map(|p| p.new.clone()).collect();
+        match self.ctx.ion.create_purchase_orders(&news).await {
+            Ok(created) => group
+                .into_iter()
+                .zip(created)
+                .map(|(p, po)| {
+                    log_plan(&p.plan);
+                    info!(tran_id = %p.plan.tran_id, ion_po = po.id, lines = po.lines.len(), status = ?po.status, "created ION PO");
+                    let applied = Applied { po: Some(po) };
+                    self.record(&p.w.read.po, &p.w, &p.plan, &applied)?;
+                    Ok(Outcome::Applied {
+                        problems: p.plan.problems.len(),
+                        plan: None,
+                    })
+                })
+                .collect(),
+            Err(e) => {
+                warn!(error = %e, pos = group.len(), "batched ION create failed; completing the POs one by one");
+                let keys: Vec<String> = group.iter().map(|p| p.w.read.po.id.to_string()).collect();
+                let found = match self.ctx.ion.purchase_orders_by_netsuite_id(&keys).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return vec![Err(anyhow::Error::new(e)
+                            .context("looking up ION POs after a failed batched create"))];
+                    }
+                };
+                let mut out = Vec::with_capacity(group.len());
+                for p in group {
+                    let id = p.w.read.po.id;
+                    let candidates: Vec<IonPurchaseOrder> = found
+                        .iter()
+                        .filter(|f| record_id(f) == Some(id))
+                        .cloned()
+                        .collect();
+                    out.push(self.sync_one(p.w, candidates, p.resolved, opts).await);
+                }
+                out
+            }
+        }
     }
 
     /// Plans and applies one PO and records the outcome (link + problems) in one commit.

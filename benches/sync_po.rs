@@ -1,0 +1,195 @@
+//! Syncs 2,000 NetSuite POs × 10 lines from scratch into an empty ION, against both simulators
+//! with 20 ms latency per request and NetSuite's account concurrency limit of 5. Prints wall
+//! time, requests per PO to each side, and the pipelining ratio: wall time ÷ the bound the run's
+//! own requests allow (per side: requests ÷ that side's in-flight cap × latency; the larger).
+//! Targets (issue #5): ≤ 0.02 NetSuite and ≤ 2.5 ION requests per PO, ratio ≤ 1.5.
+//!
+//! Run: `cargo bench --bench sync_po` (env `SYNC_BENCH_POS` changes the PO count).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netsuite_ion_sync::retry::Backoff;
+use netsuite_ion_sync::sandbox::faults::FaultConfig;
+use netsuite_ion_sync::sandbox::ion::{IonSim, Kind, SimConfig as IonConfig};
+use netsuite_ion_sync::sandbox::netsuite::{
+    ItemSpec, LineSpec, NetSuiteSim, PoSpec, SimConfig as NsConfig, VendorSpec,
+};
+use netsuite_ion_sync::store::Store;
+use netsuite_ion_sync::sync::model::MappingConfig;
+use netsuite_ion_sync::sync::{Context, CycleOptions, Engine, SyncSettings};
+use netsuite_ion_sync::{ion, netsuite};
+use secrecy::SecretString;
+
+const LATENCY: Duration = Duration::from_millis(20);
+const NS_CAP: usize = 5;
+const ION_CAP: usize = 16;
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/netsuite/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this too: keep that quick.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let pos: usize = std::env::var("SYNC_BENCH_POS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 20 } else { 2000 });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run(pos));
+}
+
+async fn run(pos: usize) {
+    let faults = FaultConfig {
+        latency: LATENCY,
+        ..Default::default()
+    };
+    let ns = NetSuiteSim::start(NsConfig {
+        concurrency_limit: 5,
+        faults: faults.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("NetSuite simulator");
+    let kid = ns
+        .register_certificate_pem(&fixture("auth-cert.pem"))
+        .expect("certificate");
+    let ion_sim = IonSim::start(IonConfig {
+        faults,
+        ..Default::default()
+    })
+    .await
+    .expect("ION simulator");
+    ion_sim.define_required_attributes();
+
+    // NetSuite: 50 vendors, 300 items; ION: the matching parts, no suppliers yet.
+    let vendors: Vec<i64> = (0..50)
+        .map(|k| {
+            ns.create_vendor(VendorSpec {
+                entity_id: format!("V{k}"),
+                company_name: Some(format!("Vendor {k}")),
+            })
+            .expect("vendor")
+        })
+        .collect();
+    let items: Vec<i64> = (0..300)
+        .map(|k| {
+            ion_sim.add_part(&format!("PART-{k}"), "A");
+            ns.create_item(ItemSpec {
+                item_id: format!("PART-{k}"),
+                item_type: "InvtPart".into(),
+                ..Default::default()
+            })
+            .expect("item")
+        })
+        .collect();
+    for k in 0..pos {
+        ns.create_purchase_order(PoSpec {
+            vendor: vendors[k % vendors.len()],
+            memo: Some(format!("bench PO {k}")),
+            lines: (0..10)
+                .map(|j| LineSpec {
+                    item: items[(k * 7 + j) % items.len()],
+                    quantity: (1 + j) as f64,
+                    rate: 1.5,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .expect("PO");
+    }
+
+    let mut nss = netsuite::Settings::new(
+        ns.base_url(),
+        ns.account_id(),
+        ns.client_id(),
+        kid,
+        SecretString::from(fixture("auth-key.pem")),
+    );
+    nss.max_in_flight = NS_CAP;
+    nss.backoff = Backoff::fast();
+    let mut is = ion::Settings::new(
+        ion_sim.api_url(),
+        ion_sim.token_url(),
+        ion_sim.client_id(),
+        SecretString::from(ion_sim.client_secret().to_string()),
+    );
+    is.max_in_flight = ION_CAP;
+    is.backoff = Backoff::fast();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = SyncSettings::new(MappingConfig::default());
+    settings.apply_concurrency = ION_CAP * 2;
+    let engine = Engine::new(Context {
+        netsuite: netsuite::Client::new(nss).expect("NetSuite client"),
+        ion: ion::Client::new(is).expect("ION client"),
+        store: Arc::new(Store::open(dir.path()).expect("store")),
+        settings,
+    });
+    // Tokens are fetched before timing (they are not per-PO work).
+    engine
+        .context()
+        .netsuite
+        .check_login()
+        .await
+        .expect("NetSuite login");
+    engine.context().ion.me().await.expect("ION login");
+    ns.reset_counters();
+    ion_sim.reset_counters();
+
+    let started = Instant::now();
+    let sum = engine
+        .po_cycle(CycleOptions::default())
+        .await
+        .expect("cycle");
+    let wall = started.elapsed();
+    assert_eq!(sum.failed, 0, "{sum}");
+    assert_eq!(
+        ion_sim.ids(Kind::PurchaseOrder).len(),
+        pos,
+        "every PO created"
+    );
+
+    let c = ns.counters();
+    let ns_requests: u64 = c
+        .requests
+        .iter()
+        .filter(|(k, _)| **k != "token")
+        .map(|(_, v)| v)
+        .sum();
+    let ion_requests = ion_sim.graphql_requests();
+    let ns_bound = ns_requests as f64 / NS_CAP as f64 * LATENCY.as_secs_f64();
+    let ion_bound = ion_requests as f64 / ION_CAP as f64 * LATENCY.as_secs_f64();
+    let bound = ns_bound.max(ion_bound);
+    println!(
+        "sync_po: {pos} POs x 10 lines from scratch, latency {LATENCY:?}, NetSuite cap {NS_CAP} (limit 5), ION cap {ION_CAP}"
+    );
+    println!("  {sum}");
+    println!("  wall time            {:.2} s", wall.as_secs_f64());
+    println!(
+        "  NetSuite requests    {ns_requests} = {:.4} per PO (target <= 0.02); 429s {}",
+        ns_requests as f64 / pos as f64,
+        c.concurrency_rejections
+    );
+    println!(
+        "  ION requests         {ion_requests} = {:.3} per PO (target <= 2.5); max in flight {}",
+        ion_requests as f64 / pos as f64,
+        ion_sim.max_in_flight()
+    );
+    println!("  ION by operation     {:?}", ion_sim.request_counts());
+    println!(
+        "  bound                {bound:.2} s (NetSuite {ns_bound:.2} s, ION {ion_bound:.2} s)"
+    );
+    println!(
+        "  pipelining ratio     {:.2} (target <= 1.5)",
+        wall.as_secs_f64() / bound
+    );
+}
