@@ -207,28 +207,39 @@ async fn setup_ion_attributes(config: &Config) -> ExitCode {
 
 /// `once` (`po` = None) and `resync <po>`: one engine run on a fresh runtime. Plans are
 /// printed on stdout in a dry run; everything else goes to the log.
+/// Both sync legs from the configuration: the PO engine (with the ION types of mapped
+/// attributes when any are mapped) and the receipts leg (in the account's measured time zone
+/// when `with_receipts_zone`; `resync` skips that probe).
+async fn build_legs(
+    config: &Config,
+    with_receipts_zone: bool,
+) -> anyhow::Result<(crate::sync::Engine, crate::sync::ReceiptSync)> {
+    let mut ctx = crate::sync::Context::from_config(config)?;
+    let mapped = !ctx.settings.mapping.po_attributes.is_empty()
+        || !ctx.settings.mapping.line_attributes.is_empty();
+    if mapped {
+        ctx.load_attribute_types()
+            .await
+            .map_err(|e| e.context("reading ION attribute definitions"))?;
+    }
+    let mut receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
+    if with_receipts_zone {
+        receipts.tz = crate::sync::daemon_work::account_time_zone(&ctx.netsuite).await;
+    }
+    Ok((crate::sync::Engine::new(ctx), receipts))
+}
+
 /// `run`: builds the engine and hands it to the daemon loop until SIGTERM/SIGINT.
 async fn run_daemon(config: &Config) -> ExitCode {
-    let mut ctx = match crate::sync::Context::from_config(config) {
-        Ok(c) => c,
+    let (engine, receipts) = match build_legs(config, true).await {
+        Ok(legs) => legs,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "cannot start");
             eprintln!("netsuite-ion-sync: {e:#}");
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    let mapped = !ctx.settings.mapping.po_attributes.is_empty()
-        || !ctx.settings.mapping.line_attributes.is_empty();
-    if mapped && let Err(e) = ctx.load_attribute_types().await {
-        tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
-        return ExitCode::from(EXIT_FAILURE);
-    }
-    let mut receipts = crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
-    receipts.tz = crate::sync::daemon_work::account_time_zone(&ctx.netsuite).await;
-    let work = std::sync::Arc::new(crate::sync::daemon_work::SyncWork::new(
-        crate::sync::Engine::new(ctx),
-        receipts,
-    ));
+    let work = std::sync::Arc::new(crate::sync::daemon_work::SyncWork::new(engine, receipts));
     let timing = crate::daemon::Timing {
         netsuite_poll: config.schedule.netsuite_poll,
         ion_receipts_poll: config.schedule.ion_receipts_poll,
@@ -256,25 +267,14 @@ fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode 
         }
     };
     runtime.block_on(async {
-        let mut ctx = match crate::sync::Context::from_config(config) {
-            Ok(c) => c,
+        let (engine, receipts) = match build_legs(config, po.is_none()).await {
+            Ok(legs) => legs,
             Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot start");
                 eprintln!("netsuite-ion-sync: {e:#}");
                 return ExitCode::from(EXIT_FAILURE);
             }
         };
-        let mapped = !ctx.settings.mapping.po_attributes.is_empty()
-            || !ctx.settings.mapping.line_attributes.is_empty();
-        if mapped && let Err(e) = ctx.load_attribute_types().await {
-            tracing::error!(error = %format!("{e:#}"), "reading ION attribute definitions failed");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-        let mut receipts =
-            crate::sync::ReceiptSync::from_context(&ctx).with_schedule(&config.schedule);
-        if po.is_none() {
-            receipts.tz = crate::sync::daemon_work::account_time_zone(&ctx.netsuite).await;
-        }
-        let engine = crate::sync::Engine::new(ctx);
         let result = match &po {
             None => engine.po_cycle(crate::sync::CycleOptions { dry_run }).await,
             Some(po) => engine.resync_po(po, dry_run).await,

@@ -290,16 +290,9 @@ pub struct MappingConfig {
     pub line_attributes: BTreeMap<String, FieldMap>,
 }
 
-/// SPEC §3.1's default non-receivable item types (SuiteQL `itemtype` spellings).
-pub const DEFAULT_NON_RECEIVABLE: [&str; 7] = [
-    "Service",
-    "OthCharge",
-    "Discount",
-    "Description",
-    "Subtotal",
-    "Markup",
-    "Payment",
-];
+/// SPEC §3.1's default non-receivable item types (SuiteQL `itemtype` spellings); one list for
+/// the config default and the planner's.
+pub use crate::config::DEFAULT_NON_RECEIVABLE;
 
 impl Default for MappingConfig {
     fn default() -> Self {
