@@ -917,23 +917,30 @@ impl Engine {
                         Some(p) => self.ctx.ion.purchase_order(p.id).await?,
                         None => None,
                     };
-                    let Some(fresh) = fresh else {
-                        continue;
-                    };
-                    let reason = e.error.to_string();
-                    let fallback = plan::plan_delete_refused(
-                        id,
-                        &state_of(&fresh, None),
-                        link.as_ref(),
-                        &reason,
-                    );
-                    log_plan(&fallback);
-                    if let Err(e2) = apply::apply(&self.ctx, &fallback, Some(fresh)).await {
-                        warn!(tran_id = %tran, ion_po = ?e2.ion_po_id, error = %e2, "canceling lines of a deleted PO failed; retried next cycle");
-                        sum.failed += 1;
-                        continue;
+                    match fresh {
+                        // Already gone: an earlier attempt deleted it and its answer was lost
+                        // (ION then says "does not exist"). The delete is done: unlink.
+                        None => {
+                            tracing::info!(tran_id = %tran, "the ION PO is already deleted; unlinking");
+                            (Vec::new(), false)
+                        }
+                        Some(fresh) => {
+                            let reason = e.error.to_string();
+                            let fallback = plan::plan_delete_refused(
+                                id,
+                                &state_of(&fresh, None),
+                                link.as_ref(),
+                                &reason,
+                            );
+                            log_plan(&fallback);
+                            if let Err(e2) = apply::apply(&self.ctx, &fallback, Some(fresh)).await {
+                                warn!(tran_id = %tran, ion_po = ?e2.ion_po_id, error = %e2, "canceling lines of a deleted PO failed; retried next cycle");
+                                sum.failed += 1;
+                                continue;
+                            }
+                            (to_store_problems(&fallback, None), true)
+                        }
                     }
-                    (to_store_problems(&fallback, None), true)
                 }
                 Err(e) => {
                     warn!(tran_id = %tran, ion_po = ?e.ion_po_id, error = %e, "deleting ION PO failed");
