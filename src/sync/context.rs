@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::model::{MappingConfig, field_maps};
 use crate::config::Config;
@@ -118,41 +118,12 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    /// Loads both secrets, builds both clients, opens the store (taking its process lock) and
-    /// reads the ION attribute definitions' types for the configured custom attribute maps is
-    /// left to [`Context::load_attribute_types`] (it needs the network).
+    /// Loads both secrets, builds both clients ([`crate::clients`]) and opens the store (taking
+    /// its process lock). Reading the ION types of the mapped custom attributes is left to
+    /// [`Context::load_attribute_types`], because it needs the network.
     pub fn from_config(config: &Config) -> Result<Context> {
-        let key = config
-            .netsuite
-            .private_key
-            .load("netsuite.private_key_file")?;
-        let mut ns = netsuite::Settings::new(
-            config.netsuite.base_url.clone(),
-            config.netsuite.account_id.clone(),
-            config.netsuite.client_id.clone(),
-            config.netsuite.certificate_id.clone(),
-            key,
-        );
-        ns.max_in_flight = config.netsuite.max_in_flight;
-        ns.request_timeout = config.netsuite.request_timeout;
-        // `netsuite::Client::new` selects jsonwebtoken's crypto provider itself.
-        let netsuite = netsuite::Client::new(ns).context("NetSuite client")?;
-
-        let secret = config.ion.client_secret.load("ion.client_secret_file")?;
-        let trimmed = secrecy::SecretString::from(
-            secrecy::ExposeSecret::expose_secret(&secret)
-                .trim()
-                .to_string(),
-        );
-        let mut is = ion::Settings::new(
-            config.ion.api_url.clone(),
-            config.ion.token_url.clone(),
-            config.ion.client_id.clone(),
-            trimmed,
-        );
-        is.max_in_flight = config.ion.max_in_flight;
-        is.request_timeout = config.ion.request_timeout;
-        let ion = ion::Client::new(is).context("ION client")?;
+        let netsuite = crate::clients::netsuite_client(config)?;
+        let ion = crate::clients::ion_client(config)?;
 
         let store = Store::open(&config.store_path)?;
 
