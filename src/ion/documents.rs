@@ -127,11 +127,30 @@ pub const PARTS_BY_NUMBER: &str = "query PartsByNumber($partNumbers: [String]!, 
   }
 }";
 
+/// The receipt-item selection both receipt queries share (one place to change a field).
+macro_rules! receipt_item_node {
+    () => {
+        "      node {
+        id
+        _etag
+        _updated
+        quantity
+        receiptId
+        receipt { id receivedAt _updated }
+        purchaseOrderLineId
+        purchaseOrderLine { id purchaseOrderId partId attributes { key value type Etag } }
+        partInventoryId
+        partInventory { id lotNumber serialNumber locationId }
+      }
+"
+    };
+}
+
 /// Keyset page of receipt items strictly after the cursor `(_updated, id)`: the `or_` expresses
 /// "(updated > since) or (updated = since and id > afterId)", so with `sort: [_UPDATED_ASC, ID_ASC]`
 /// each item is returned exactly once however many share one `_updated`, with no overlap to
 /// de-duplicate and no reliance on opaque `after` cursors surviving between polls.
-pub const RECEIPT_ITEMS_CHANGED_SINCE: &str =
+pub const RECEIPT_ITEMS_CHANGED_SINCE: &str = concat!(
     "query ReceiptItemsChangedSince($since: DateTime!, $afterId: ID!, $first: Int!) {
   receiptItems(
     filters: {
@@ -143,26 +162,17 @@ pub const RECEIPT_ITEMS_CHANGED_SINCE: &str =
   ) {
     pageInfo { hasNextPage endCursor }
     edges {
-      node {
-        id
-        _etag
-        _updated
-        quantity
-        receiptId
-        receipt { id receivedAt _updated }
-        purchaseOrderLineId
-        purchaseOrderLine { id purchaseOrderId partId attributes { key value type Etag } }
-        partInventoryId
-        partInventory { id lotNumber serialNumber locationId }
-      }
-    }
+",
+    receipt_item_node!(),
+    "    }
   }
-}";
+}"
+);
 
 /// Every PO-line item of the given receipts, by id: the receipt plan needs a receipt's complete
 /// item set (an item missing from it was deleted after mirroring), and a deletion leaves nothing
 /// behind for [`RECEIPT_ITEMS_CHANGED_SINCE`] to find.
-pub const RECEIPT_ITEMS_OF_RECEIPTS: &str =
+pub const RECEIPT_ITEMS_OF_RECEIPTS: &str = concat!(
     "query ReceiptItemsOfReceipts($receiptIds: [ID]!, $first: Int!, $after: String) {
   receiptItems(
     filters: { receiptId: { in: $receiptIds }, purchaseOrderLineId: { isnull: false } }
@@ -172,21 +182,12 @@ pub const RECEIPT_ITEMS_OF_RECEIPTS: &str =
   ) {
     pageInfo { hasNextPage endCursor }
     edges {
-      node {
-        id
-        _etag
-        _updated
-        quantity
-        receiptId
-        receipt { id receivedAt _updated }
-        purchaseOrderLineId
-        purchaseOrderLine { id purchaseOrderId partId attributes { key value type Etag } }
-        partInventoryId
-        partInventory { id lotNumber serialNumber locationId }
-      }
-    }
+",
+    receipt_item_node!(),
+    "    }
   }
-}";
+}"
+);
 
 /// Selection of a created or updated line: the line plus its PO's fresh `_etag`, because line
 /// writes bump the PO's etag (assumed, §10) and the next PO write must not need a re-read.
