@@ -316,12 +316,7 @@ impl SimHandle {
 
     /// Lines of a PO, ascending id.
     pub fn line_ids(&self, po_id: i64) -> Vec<i64> {
-        self.state()
-            .lines
-            .iter()
-            .filter(|(_, l)| l.purchase_order_id == po_id)
-            .map(|(id, _)| *id)
-            .collect()
+        self.state().line_ids_of(po_id)
     }
 
     pub fn suppliers(&self) -> Vec<(i64, String)> {
