@@ -438,10 +438,15 @@ impl Store {
     /// Writes a PO's link, reverse index, open problems and (optionally) a checkpoint in one
     /// transaction, then flushes: either all of it survives a crash or none of it does.
     pub fn commit_po(&self, commit: &PoCommit) -> Result<(), StoreError> {
-        let old_link = match commit.link.as_ref().map(|l| l.ns_po_id).or(commit.unlink) {
-            Some(ns) => self.po_link(ns)?,
-            None => None,
-        };
+        self.commit_pos(std::slice::from_ref(commit))
+    }
+
+    /// [`Store::commit_po`] for several POs in one transaction and one flush: a group of POs
+    /// created together is recorded together (one fsync, not one per PO). All or none survive.
+    pub fn commit_pos(&self, commits: &[PoCommit]) -> Result<(), StoreError> {
+        if commits.is_empty() {
+            return Ok(());
+        }
         (
             &self.po_links,
             &self.ion_po_index,
@@ -449,31 +454,43 @@ impl Store {
             &self.checkpoints,
         )
             .transaction(|(links, index, problems, checkpoints)| {
-                if let Some(ns) = commit.unlink {
-                    links.remove(&id_key(ns))?;
-                    problems.remove(&id_key(ns))?;
-                    if let Some(old) = &old_link {
-                        index.remove(&id_key(old.ion_po_id))?;
+                for commit in commits {
+                    // Read inside the transaction, so an earlier commit of the same batch counts.
+                    let old_link: Option<PoLink> =
+                        match commit.link.as_ref().map(|l| l.ns_po_id).or(commit.unlink) {
+                            Some(ns) => links
+                                .get(id_key(ns))?
+                                .map(|v| decode("po link", &v))
+                                .transpose()
+                                .map_err(ConflictableTransactionError::Abort)?,
+                            None => None,
+                        };
+                    if let Some(ns) = commit.unlink {
+                        links.remove(&id_key(ns))?;
+                        problems.remove(&id_key(ns))?;
+                        if let Some(old) = &old_link {
+                            index.remove(&id_key(old.ion_po_id))?;
+                        }
                     }
-                }
-                if let Some(link) = &commit.link {
-                    if let Some(old) = &old_link
-                        && old.ion_po_id != link.ion_po_id
-                    {
-                        index.remove(&id_key(old.ion_po_id))?;
+                    if let Some(link) = &commit.link {
+                        if let Some(old) = &old_link
+                            && old.ion_po_id != link.ion_po_id
+                        {
+                            index.remove(&id_key(old.ion_po_id))?;
+                        }
+                        links.insert(&id_key(link.ns_po_id), encode(link))?;
+                        index.insert(&id_key(link.ion_po_id), &id_key(link.ns_po_id))?;
                     }
-                    links.insert(&id_key(link.ns_po_id), encode(link))?;
-                    index.insert(&id_key(link.ion_po_id), &id_key(link.ns_po_id))?;
-                }
-                if let Some(p) = &commit.problems {
-                    if p.problems.is_empty() {
-                        problems.remove(&id_key(p.ns_po_id))?;
-                    } else {
-                        problems.insert(&id_key(p.ns_po_id), encode(p))?;
+                    if let Some(p) = &commit.problems {
+                        if p.problems.is_empty() {
+                            problems.remove(&id_key(p.ns_po_id))?;
+                        } else {
+                            problems.insert(&id_key(p.ns_po_id), encode(p))?;
+                        }
                     }
-                }
-                if let Some((which, cursor)) = &commit.checkpoint {
-                    checkpoints.insert(which.name(), encode(cursor))?;
+                    if let Some((which, cursor)) = &commit.checkpoint {
+                        checkpoints.insert(which.name(), encode(cursor))?;
+                    }
                 }
                 Ok::<(), ConflictableTransactionError<StoreError>>(())
             })

@@ -599,20 +599,28 @@ impl Engine {
     async fn create_group(&self, group: Vec<Prepared>, opts: CycleOptions) -> Vec<Result<Outcome>> {
         let news: Vec<_> = group.iter().map(|p| p.new.clone()).collect();
         match self.ctx.ion.create_purchase_orders(&news).await {
-            Ok(created) => group
-                .into_iter()
-                .zip(created)
-                .map(|(p, po)| {
+            Ok(created) => {
+                // One transaction and one flush for the whole group (not one fsync per PO).
+                let mut commits = Vec::with_capacity(group.len());
+                let mut outcomes = Vec::with_capacity(group.len());
+                for (p, po) in group.into_iter().zip(created) {
                     log_plan(&p.plan);
                     info!(tran_id = %p.plan.tran_id, ion_po = po.id, lines = po.lines.len(), status = ?po.status, "created ION PO");
                     let applied = Applied { po: Some(po) };
-                    self.record(&p.w.read.po, &p.w, &p.plan, &applied)?;
-                    Ok(Outcome::Applied {
+                    match self.recorded(&p.w.read.po, &p.w, &p.plan, &applied) {
+                        Ok(c) => commits.push(c),
+                        Err(e) => return vec![Err(e)],
+                    }
+                    outcomes.push(Ok(Outcome::Applied {
                         problems: p.plan.problems.len(),
                         plan: None,
-                    })
-                })
-                .collect(),
+                    }));
+                }
+                match self.store().commit_pos(&commits) {
+                    Ok(()) => outcomes,
+                    Err(e) => vec![Err(e.into())],
+                }
+            }
             Err(e) => {
                 warn!(error = %e, pos = group.len(), "batched ION create failed; completing the POs one by one");
                 let keys: Vec<String> = group.iter().map(|p| p.w.read.po.id.to_string()).collect();
@@ -739,6 +747,19 @@ impl Engine {
         plan: &PoPlan,
         applied: &Applied,
     ) -> Result<()> {
+        let commit = self.recorded(ns, w, plan, applied)?;
+        self.store().commit_po(&commit)?;
+        Ok(())
+    }
+
+    /// What [`Self::record`] writes, for callers that commit several POs at once.
+    fn recorded(
+        &self,
+        ns: &NsPurchaseOrder,
+        w: &Work,
+        plan: &PoPlan,
+        applied: &Applied,
+    ) -> Result<PoCommit> {
         let problems =
             self.with_receipt_problems(ns.id, to_store_problems(plan, w.problems.as_ref()))?;
         for resolved in w
@@ -761,7 +782,7 @@ impl Engine {
             (None, Some(_)) => Some(ns.id),
             _ => None,
         };
-        self.store().commit_po(&PoCommit {
+        Ok(PoCommit {
             link,
             unlink,
             problems: Some(PoProblems {
@@ -770,8 +791,7 @@ impl Engine {
                 problems,
             }),
             checkpoint: None,
-        })?;
-        Ok(())
+        })
     }
 
     /// `problems` plus the PO's open receipt problems as stored now: those belong to the
