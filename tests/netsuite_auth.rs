@@ -4,7 +4,9 @@ mod netsuite_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use netsuite_ion_sync::netsuite::auth::SigningKey;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use netsuite_ion_sync::netsuite::auth::{JwsAlgorithm, SigningKey};
 use netsuite_ion_sync::netsuite::{Client, Error, PoCursor};
 use netsuite_ion_sync::sandbox::netsuite::{NetSuiteSim, SimConfig};
 use netsuite_support::*;
@@ -210,7 +212,6 @@ fn unusable_keys_are_refused_with_advice() {
     let cases = [
         ("auth-key-encrypted.pem", "encrypted"),
         ("rsa-pss-key.pem", "RSA-PSS"),
-        ("ec-p521-key.pem", "P-521"),
         ("auth-cert.pem", "not a private key"),
     ];
     for (file, advice) in cases {
@@ -223,16 +224,169 @@ fn unusable_keys_are_refused_with_advice() {
 
 #[test]
 fn algorithms_follow_the_key() {
-    use jsonwebtoken::Algorithm;
     let alg = |f: &str| {
         SigningKey::from_pem(&SecretString::from(fixture(f)))
             .unwrap()
             .algorithm()
     };
-    assert_eq!(alg("auth-key.pem"), Algorithm::PS256);
-    assert_eq!(alg("auth-key-pkcs1.pem"), Algorithm::PS256);
-    assert_eq!(alg("ec-p256-key.pem"), Algorithm::ES256);
-    assert_eq!(alg("ec-p384-key.pem"), Algorithm::ES384);
+    assert_eq!(alg("auth-key.pem"), JwsAlgorithm::PS256);
+    assert_eq!(alg("auth-key-pkcs1.pem"), JwsAlgorithm::PS256);
+    assert_eq!(alg("ec-p256-key.pem"), JwsAlgorithm::ES256);
+    assert_eq!(alg("ec-p384-key.pem"), JwsAlgorithm::ES384);
+    assert_eq!(alg("ec-p521-key.pem"), JwsAlgorithm::ES512);
+    assert_eq!(alg("ec-p521-wrong-key.pem"), JwsAlgorithm::ES512);
+}
+
+/// POSTs an assertion to the token endpoint as the client does; returns status and body.
+async fn post_assertion(token_url: &str, jwt: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", jwt),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn es512_assertion(sim: &netsuite_ion_sync::sandbox::netsuite::SimHandle, kid: &str) -> String {
+    SigningKey::from_pem(&SecretString::from(fixture("ec-p521-key.pem")))
+        .unwrap()
+        .assertion(sim.client_id(), kid, sim.token_url(), SystemTime::now())
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+/// An openssl-made P-521 pair: the client signs ES512 by hand, the simulator verifies it against
+/// the mapped certificate's public key and issues a token that works.
+#[tokio::test]
+async fn openssl_p521_key_pair_signs_es512_and_gets_a_token() {
+    let sim = NetSuiteSim::start(config()).await.unwrap();
+    let kid = sim
+        .register_certificate_pem(&fixture("ec-p521-cert.pem"))
+        .unwrap();
+    let client = Client::new(settings(&sim, &kid, &fixture("ec-p521-key.pem"))).unwrap();
+    client.check_login().await.unwrap();
+    let rows = client
+        .po_headers_changed_since(&PoCursor::start(), &[], 10)
+        .await
+        .unwrap();
+    assert!(rows.is_empty());
+    let trail = sim.login_audit_trail();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].status, "Success", "{trail:?}");
+
+    // What goes on the wire: an ES512 JWS naming the certificate, with a 132-byte r ‖ s.
+    let jwt = es512_assertion(&sim, &kid);
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES512");
+    assert_eq!(header["typ"], "JWT");
+    assert_eq!(header["kid"], kid.as_str());
+    assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().len(), 132);
+    let (status, body) = post_assertion(sim.token_url(), &jwt).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body["access_token"].as_str().unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn es512_signed_by_another_p521_key_is_refused() {
+    // The other pair works on its own, so the refusal below is about the key, not the file.
+    let (_sim, r) = login_with("ec-p521-wrong-cert.pem", "ec-p521-wrong-key.pem").await;
+    r.unwrap();
+    let (sim, r) = login_with("ec-p521-cert.pem", "ec-p521-wrong-key.pem").await;
+    assert_refused(r, "invalid_grant");
+    assert_eq!(sim.login_audit_trail()[0].detail, "InvalidSignature");
+}
+
+#[tokio::test]
+async fn tampered_es512_assertions_are_refused() {
+    let sim = NetSuiteSim::start(config()).await.unwrap();
+    let kid = sim
+        .register_certificate_pem(&fixture("ec-p521-cert.pem"))
+        .unwrap();
+    let rsa_kid = sim
+        .register_certificate_pem(&fixture("auth-cert.pem"))
+        .unwrap();
+    let jwt = es512_assertion(&sim, &kid);
+    let (head, signature) = jwt.rsplit_once('.').unwrap();
+    let raw = URL_SAFE_NO_PAD.decode(signature).unwrap();
+
+    let mut flipped = raw.clone();
+    flipped[40] ^= 0x01;
+    let mut s_flipped = raw.clone();
+    s_flipped[100] ^= 0x80;
+    let (header, payload) = head.split_once('.').unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["iss"] = "someone-else".into();
+    let other_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    let rsa_header = URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&serde_json::json!({"typ": "JWT", "alg": "ES512", "kid": rsa_kid}))
+            .unwrap(),
+    );
+    let cases = [
+        (
+            "r flipped",
+            format!("{head}.{}", URL_SAFE_NO_PAD.encode(&flipped)),
+            "InvalidSignature",
+        ),
+        (
+            "s flipped",
+            format!("{head}.{}", URL_SAFE_NO_PAD.encode(&s_flipped)),
+            "InvalidSignature",
+        ),
+        (
+            "131 bytes",
+            format!("{head}.{}", URL_SAFE_NO_PAD.encode(&raw[..131])),
+            "InvalidSignature",
+        ),
+        (
+            "133 bytes",
+            format!(
+                "{head}.{}",
+                URL_SAFE_NO_PAD.encode([&raw[..], &[0]].concat())
+            ),
+            "InvalidSignature",
+        ),
+        (
+            "payload changed",
+            format!("{header}.{other_payload}.{signature}"),
+            "InvalidSignature",
+        ),
+        (
+            "ES512 against an RSA certificate",
+            format!("{rsa_header}.{payload}.{signature}"),
+            "InvalidSignature",
+        ),
+    ];
+    for (what, bad, audit) in cases {
+        let (status, body) = post_assertion(sim.token_url(), &bad).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{what}"
+        );
+        let trail = sim.login_audit_trail();
+        assert_eq!(trail.last().unwrap().detail, audit, "{what}: {trail:?}");
+    }
+    let trail = sim.login_audit_trail();
+    assert!(
+        trail.iter().any(|e| e.note.contains("132 bytes")),
+        "the length check names the expected size: {trail:?}"
+    );
+    // The untouched assertion still passes: the refusals above are about the tampering.
+    let (status, body) = post_assertion(sim.token_url(), &jwt).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

@@ -1,12 +1,17 @@
 //! OAuth 2.0 client credentials with a signed JWT assertion (reference §1).
 //!
 //! Key handling: NetSuite accepts RSA 3072/4096 (signed PS256, never RS256) and EC P-256/P-384/
-//! P-521 (ES256/384/512). jsonwebtoken has no ES512 signer, so a P-521 key is refused at start-up
-//! with advice to use P-256 or RSA instead of failing at the first token request.
+//! P-521 (ES256/384/512). jsonwebtoken signs PS256, ES256 and ES384; it has no ES512, so a P-521
+//! key signs its assertion here with the `p521` crate (RFC 7515 compact form, RFC 7518 §3.4
+//! signature: raw `r ‖ s`, 66 + 66 bytes).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p521::ecdsa::signature::Signer as _;
+use p521::elliptic_curve::zeroize::Zeroize as _;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
@@ -37,10 +42,44 @@ pub fn install_crypto_provider() {
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
+/// The JWS `alg` of an assertion: PS256 for RSA keys, ES256/ES384/ES512 for EC P-256/384/521.
+/// Our own type because jsonwebtoken's `Algorithm` has no ES512.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwsAlgorithm {
+    PS256,
+    ES256,
+    ES384,
+    ES512,
+}
+
+impl JwsAlgorithm {
+    /// The header value (`"PS256"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PS256 => "PS256",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
+        }
+    }
+}
+
+impl std::fmt::Display for JwsAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What signs: jsonwebtoken for the algorithms it has, `p521` by hand for ES512.
+enum Signer {
+    Jwt(EncodingKey, Algorithm),
+    Es512(p521::ecdsa::SigningKey),
+}
+
 /// A loaded private key ready to sign assertions. Holds key material, so `Debug` is redacted.
 pub struct SigningKey {
-    key: EncodingKey,
-    alg: Algorithm,
+    signer: Signer,
+    alg: JwsAlgorithm,
     description: String,
 }
 
@@ -88,9 +127,12 @@ impl SigningKey {
                 if let Ok(k) = p384::SecretKey::from_sec1_der(&der) {
                     return Self::ec_p384(k);
                 }
+                if let Ok(k) = p521::SecretKey::from_sec1_der(&der) {
+                    return Self::ec_p521(&k);
+                }
                 Err(key_error(
-                    "the EC key is not on P-256 or P-384 (a P-521 key cannot be used: no ES512 \
-                     signer is available). Create a P-256 key and certificate instead",
+                    "the EC key cannot be parsed or is on a curve NetSuite does not accept \
+                     (P-256, P-384 or P-521 only)",
                 ))
             }
             "PRIVATE KEY" => Self::from_pkcs8_der(&der),
@@ -131,12 +173,13 @@ impl SigningKey {
                         p384::SecretKey::from_pkcs8_der(der)
                             .map_err(|_| key_error("the P-384 key cannot be parsed"))?,
                     ),
-                    OID_P521 => Err(key_error(
-                        "P-521 keys (ES512) are not supported by this client's signer; create an \
-                         EC P-256 or RSA 4096 key and certificate and map that one in NetSuite",
-                    )),
+                    OID_P521 => Self::ec_p521(
+                        &p521::SecretKey::from_pkcs8_der(der)
+                            .map_err(|_| key_error("the P-521 key cannot be parsed"))?,
+                    ),
                     _ => Err(key_error(
-                        "the EC key is on a curve NetSuite does not accept",
+                        "the EC key is on a curve NetSuite does not accept (P-256, P-384 or P-521 \
+                         only)",
                     )),
                 }
             }
@@ -158,8 +201,8 @@ impl SigningKey {
             .to_pkcs1_der()
             .map_err(|_| key_error("the RSA key cannot be re-encoded"))?;
         Ok(Self {
-            key: EncodingKey::from_rsa_der(der.as_bytes()),
-            alg: Algorithm::PS256,
+            signer: Signer::Jwt(EncodingKey::from_rsa_der(der.as_bytes()), Algorithm::PS256),
+            alg: JwsAlgorithm::PS256,
             description: format!("RSA {bits}"),
         })
     }
@@ -169,8 +212,8 @@ impl SigningKey {
             .to_pkcs8_der()
             .map_err(|_| key_error("the P-256 key cannot be re-encoded"))?;
         Ok(Self {
-            key: EncodingKey::from_ec_der(der.as_bytes()),
-            alg: Algorithm::ES256,
+            signer: Signer::Jwt(EncodingKey::from_ec_der(der.as_bytes()), Algorithm::ES256),
+            alg: JwsAlgorithm::ES256,
             description: "EC P-256".into(),
         })
     }
@@ -180,14 +223,27 @@ impl SigningKey {
             .to_pkcs8_der()
             .map_err(|_| key_error("the P-384 key cannot be re-encoded"))?;
         Ok(Self {
-            key: EncodingKey::from_ec_der(der.as_bytes()),
-            alg: Algorithm::ES384,
+            signer: Signer::Jwt(EncodingKey::from_ec_der(der.as_bytes()), Algorithm::ES384),
+            alg: JwsAlgorithm::ES384,
             description: "EC P-384".into(),
         })
     }
 
-    /// The JWT `alg` this key signs with (PS256, ES256 or ES384).
-    pub fn algorithm(&self) -> Algorithm {
+    fn ec_p521(k: &p521::SecretKey) -> Result<Self> {
+        let mut scalar = k.to_bytes();
+        let key = p521::ecdsa::SigningKey::from_bytes(&scalar);
+        scalar[..].zeroize();
+        Ok(Self {
+            signer: Signer::Es512(
+                key.map_err(|_| key_error("the P-521 key cannot be used for signing"))?,
+            ),
+            alg: JwsAlgorithm::ES512,
+            description: "EC P-521".into(),
+        })
+    }
+
+    /// The JWT `alg` this key signs with (PS256, ES256, ES384 or ES512).
+    pub fn algorithm(&self) -> JwsAlgorithm {
         self.alg
     }
 
@@ -203,9 +259,6 @@ impl SigningKey {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| Error::Config("the system clock is before 1970".into()))?
             .as_secs();
-        let mut header = Header::new(self.alg);
-        header.typ = Some("JWT".into());
-        header.kid = Some(certificate_id.to_owned());
         let claims = AssertionClaims {
             iss: client_id,
             scope: SCOPE,
@@ -213,10 +266,54 @@ impl SigningKey {
             iat,
             exp: iat + ASSERTION_LIFETIME.as_secs(),
         };
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(SecretString::from)
-            .map_err(|e| key_error(&format!("signing the assertion failed: {e}")))
+        match &self.signer {
+            Signer::Jwt(key, alg) => {
+                let mut header = Header::new(*alg);
+                header.typ = Some("JWT".into());
+                header.kid = Some(certificate_id.to_owned());
+                jsonwebtoken::encode(&header, &claims, key)
+                    .map(SecretString::from)
+                    .map_err(|e| key_error(&format!("signing the assertion failed: {e}")))
+            }
+            Signer::Es512(key) => es512_jws(key, certificate_id, &claims).map(SecretString::from),
+        }
     }
+}
+
+/// The JOSE header of a hand-signed assertion, in jsonwebtoken's field order.
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    typ: &'a str,
+    alg: &'a str,
+    kid: &'a str,
+}
+
+/// RFC 7515 compact serialisation signed with ES512 (RFC 7518 §3.4): ECDSA P-521 with SHA-512
+/// over the ASCII `base64url(header) "." base64url(payload)`, signature the fixed-size `r ‖ s`
+/// (132 bytes), all base64url without padding.
+fn es512_jws(
+    key: &p521::ecdsa::SigningKey,
+    certificate_id: &str,
+    claims: &AssertionClaims<'_>,
+) -> Result<String> {
+    let header = JwsHeader {
+        typ: "JWT",
+        alg: JwsAlgorithm::ES512.as_str(),
+        kid: certificate_id,
+    };
+    let mut jws = format!("{}.{}", b64_json(&header)?, b64_json(claims)?);
+    let signature: p521::ecdsa::Signature = key
+        .try_sign(jws.as_bytes())
+        .map_err(|_| key_error("signing the assertion failed (ES512)"))?;
+    jws.push('.');
+    jws.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+    Ok(jws)
+}
+
+fn b64_json(value: &impl Serialize) -> Result<String> {
+    serde_json::to_vec(value)
+        .map(|json| URL_SAFE_NO_PAD.encode(json))
+        .map_err(|_| key_error("encoding the assertion failed"))
 }
 
 /// The assertion's claims (reference §1.4). `scope` is the documented string form.
@@ -278,5 +375,94 @@ impl CachedToken {
 
     pub fn is_fresh(&self, now: tokio::time::Instant) -> bool {
         now < self.renew_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p521::ecdsa::signature::Verifier as _;
+    use p521::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, LineEnding};
+    use x509_cert::der::{DecodePem as _, Encode as _};
+
+    use super::*;
+
+    const P521_KEY: &str = include_str!("../../tests/fixtures/netsuite/ec-p521-key.pem");
+    const P521_CERT: &str = include_str!("../../tests/fixtures/netsuite/ec-p521-cert.pem");
+
+    /// The verifier comes from the certificate, not from the signing key.
+    fn cert_verifier() -> p521::ecdsa::VerifyingKey {
+        let cert = x509_cert::Certificate::from_pem(P521_CERT.as_bytes()).unwrap();
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap();
+        let public = p521::PublicKey::from_public_key_der(&spki).unwrap();
+        p521::ecdsa::VerifyingKey::from_affine(*public.as_affine()).unwrap()
+    }
+
+    fn sign(pem: &str) -> String {
+        let key = SigningKey::from_pem(&SecretString::from(pem.to_owned())).unwrap();
+        assert_eq!(key.algorithm(), JwsAlgorithm::ES512);
+        let now = UNIX_EPOCH + Duration::from_secs(1_768_500_000);
+        key.assertion("client-1", "cert-521", "https://sim/token", now)
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    }
+
+    fn check_es512(jwt: &str) {
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3, "{jwt}");
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"typ": "JWT", "alg": "ES512", "kid": "cert-521"})
+        );
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(
+            claims,
+            serde_json::json!({"iss": "client-1", "scope": SCOPE, "aud": "https://sim/token",
+                "iat": 1_768_500_000u64, "exp": 1_768_500_600u64})
+        );
+        let raw = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        assert_eq!(raw.len(), 132, "ES512 signature is r ‖ s, 66 bytes each");
+        let signature = p521::ecdsa::Signature::from_slice(&raw).unwrap();
+        let signing_input = format!("{}.{}", parts[0], parts[1]);
+        let verifier = cert_verifier();
+        verifier
+            .verify(signing_input.as_bytes(), &signature)
+            .expect("the certificate's key verifies the assertion");
+        let tampered = format!("{}.{}x", parts[0], parts[1]);
+        assert!(verifier.verify(tampered.as_bytes(), &signature).is_err());
+    }
+
+    #[test]
+    fn es512_assertion_is_a_verifiable_132_byte_signature() {
+        check_es512(&sign(P521_KEY));
+    }
+
+    #[test]
+    fn sec1_p521_key_signs_es512_too() {
+        let sec1 = p521::SecretKey::from_pkcs8_pem(P521_KEY)
+            .unwrap()
+            .to_sec1_pem(LineEnding::LF)
+            .unwrap();
+        assert!(sec1.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+        check_es512(&sign(&sec1));
+    }
+
+    #[test]
+    fn p521_key_debug_is_redacted() {
+        let key = SigningKey::from_pem(&SecretString::from(P521_KEY.to_owned())).unwrap();
+        let text = format!("{key:?}");
+        assert!(
+            text.contains("EC P-521") && text.contains("ES512"),
+            "{text}"
+        );
+        let key_line = P521_KEY.lines().nth(1).unwrap();
+        assert!(!text.contains(key_line), "{text}");
     }
 }

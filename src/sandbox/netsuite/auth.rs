@@ -3,8 +3,12 @@
 //! Login Audit Trail, as in NetSuite.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use p521::ecdsa::signature::Verifier as _;
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
@@ -17,6 +21,7 @@ pub(crate) enum PublicKey {
     Rsa(rsa::RsaPublicKey),
     P256(p256::PublicKey),
     P384(p384::PublicKey),
+    P521(p521::PublicKey),
 }
 
 #[derive(Clone)]
@@ -44,7 +49,10 @@ fn key_from_spki_der(der: &[u8]) -> Result<PublicKey, String> {
     if let Ok(k) = p384::PublicKey::from_public_key_der(der) {
         return Ok(PublicKey::P384(k));
     }
-    Err("the simulator verifies RSA (3072/4096), EC P-256 and EC P-384 keys only".into())
+    if let Ok(k) = p521::PublicKey::from_public_key_der(der) {
+        return Ok(PublicKey::P521(k));
+    }
+    Err("the simulator verifies RSA (3072/4096) and EC P-256/P-384/P-521 keys only".into())
 }
 
 impl Certificate {
@@ -77,6 +85,108 @@ impl Certificate {
             revoked: false,
         })
     }
+}
+
+/// An accepted assertion algorithm (NetSuite: PS256/384/512 and ES256/384/512, never RS256).
+#[derive(Clone, Copy, Debug)]
+enum AssertionAlg {
+    /// Verified by jsonwebtoken.
+    Jwt(Algorithm),
+    /// Verified here with `p521`: jsonwebtoken has no ES512.
+    Es512,
+}
+
+impl AssertionAlg {
+    fn parse(alg: &str) -> Option<Self> {
+        match alg {
+            "ES512" => Some(Self::Es512),
+            _ => match Algorithm::from_str(alg).ok()? {
+                a @ (Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+                | Algorithm::ES256
+                | Algorithm::ES384) => Some(Self::Jwt(a)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The JOSE header fields the endpoint reads. Parsed here rather than by
+/// `jsonwebtoken::decode_header`, whose `Algorithm` cannot represent ES512.
+#[derive(serde::Deserialize)]
+struct AssertionHeader {
+    alg: String,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+fn malformed(why: impl std::fmt::Display) -> Refusal {
+    refuse(
+        400,
+        "invalid_request",
+        "InvalidRequest",
+        format!("malformed assertion: {why}"),
+    )
+}
+
+fn bad_signature(why: impl std::fmt::Display) -> Refusal {
+    refuse(
+        400,
+        "invalid_grant",
+        "InvalidSignature",
+        format!("signature check failed: {why}"),
+    )
+}
+
+fn decode_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, String> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| format!("not base64url: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// Checks a JWS with jsonwebtoken (every accepted algorithm but ES512) and returns its claims.
+fn verify_jwt(jwt: &str, key: &DecodingKey, alg: Algorithm) -> Result<Json, Refusal> {
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Json>(jwt, key, &validation)
+        .map(|data| data.claims)
+        .map_err(bad_signature)
+}
+
+/// Checks an ES512 compact JWS (RFC 7518 §3.4: ECDSA P-521 with SHA-512 over the ASCII
+/// `header.payload`, signature the raw 132-byte `r ‖ s`) and returns its claims.
+fn verify_es512(jwt: &str, key: &p521::PublicKey) -> Result<Json, Refusal> {
+    let Some((signing_input, signature)) = jwt.rsplit_once('.') else {
+        return Err(malformed("not three dot-separated parts"));
+    };
+    let raw = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| bad_signature("the signature is not base64url"))?;
+    if raw.len() != 132 {
+        return Err(bad_signature(format!(
+            "an ES512 signature is 132 bytes (r ‖ s), this one has {}",
+            raw.len()
+        )));
+    }
+    let signature = p521::ecdsa::Signature::from_slice(&raw)
+        .map_err(|_| bad_signature("r or s is out of range"))?;
+    let verifier = p521::ecdsa::VerifyingKey::from_affine(*key.as_affine())
+        .map_err(|_| refuse(500, "server_error", "TokenRejected", "key encoding"))?;
+    verifier
+        .verify(signing_input.as_bytes(), &signature)
+        .map_err(|_| bad_signature("InvalidSignature"))?;
+    let payload = signing_input
+        .split_once('.')
+        .map(|(_, payload)| payload)
+        .unwrap_or_default();
+    decode_segment(payload).map_err(|e| malformed(format!("payload {e}")))
 }
 
 /// One line of the simulated Login Audit Trail.
@@ -173,14 +283,12 @@ impl AuthState {
                 "client_assertion missing",
             ));
         };
-        let header = jsonwebtoken::decode_header(jwt).map_err(|e| {
-            refuse(
-                400,
-                "invalid_request",
-                "InvalidRequest",
-                format!("malformed assertion: {e}"),
-            )
-        })?;
+        let segments: Vec<&str> = jwt.split('.').collect();
+        if segments.len() != 3 {
+            return Err(malformed("a JWS has three dot-separated parts"));
+        }
+        let header: AssertionHeader =
+            decode_segment(segments[0]).map_err(|e| malformed(format!("header {e}")))?;
         if header.typ.as_deref() != Some("JWT") {
             return Err(refuse(
                 400,
@@ -189,22 +297,17 @@ impl AuthState {
                 "header typ must be JWT",
             ));
         }
-        let alg = header.alg;
-        if !matches!(
-            alg,
-            Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-                | Algorithm::ES256
-                | Algorithm::ES384
-        ) {
+        let Some(alg) = AssertionAlg::parse(&header.alg) else {
             return Err(refuse(
                 400,
                 "invalid_grant",
                 "InvalidSignature",
-                format!("algorithm {alg:?} is not accepted (PS256/384/512, ES256/384/512 only)"),
+                format!(
+                    "algorithm {:?} is not accepted (PS256/384/512, ES256/384/512 only)",
+                    header.alg
+                ),
             ));
-        }
+        };
         let Some(kid) = header.kid.as_deref() else {
             return Err(refuse(
                 400,
@@ -239,41 +342,36 @@ impl AuthState {
                 "certificate expired or not yet valid",
             ));
         }
-        let key = match (&cert.key, alg) {
-            (PublicKey::Rsa(k), Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512) => k
-                .to_pkcs1_der()
-                .map(|d| DecodingKey::from_rsa_der(d.as_bytes()))
-                .map_err(|_| refuse(500, "server_error", "TokenRejected", "key encoding"))?,
-            (PublicKey::P256(k), Algorithm::ES256) => {
-                DecodingKey::from_ec_der(k.to_sec1_bytes().as_ref())
+        let claims: Json = match (&cert.key, alg) {
+            (PublicKey::P521(k), AssertionAlg::Es512) => verify_es512(jwt, k)?,
+            (
+                PublicKey::Rsa(k),
+                AssertionAlg::Jwt(a @ (Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)),
+            ) => {
+                let der = k
+                    .to_pkcs1_der()
+                    .map_err(|_| refuse(500, "server_error", "TokenRejected", "key encoding"))?;
+                verify_jwt(jwt, &DecodingKey::from_rsa_der(der.as_bytes()), a)?
             }
-            (PublicKey::P384(k), Algorithm::ES384) => {
-                DecodingKey::from_ec_der(k.to_sec1_bytes().as_ref())
-            }
+            (PublicKey::P256(k), AssertionAlg::Jwt(a @ Algorithm::ES256)) => verify_jwt(
+                jwt,
+                &DecodingKey::from_ec_der(k.to_sec1_bytes().as_ref()),
+                a,
+            )?,
+            (PublicKey::P384(k), AssertionAlg::Jwt(a @ Algorithm::ES384)) => verify_jwt(
+                jwt,
+                &DecodingKey::from_ec_der(k.to_sec1_bytes().as_ref()),
+                a,
+            )?,
             _ => {
                 return Err(refuse(
                     400,
                     "invalid_grant",
                     "InvalidSignature",
-                    format!("{alg:?} does not match the certificate's key type"),
+                    format!("{} does not match the certificate's key type", header.alg),
                 ));
             }
         };
-        let mut validation = Validation::new(alg);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        let claims: Json = jsonwebtoken::decode::<Json>(jwt, &key, &validation)
-            .map_err(|e| {
-                refuse(
-                    400,
-                    "invalid_grant",
-                    "InvalidSignature",
-                    format!("signature check failed: {e}"),
-                )
-            })?
-            .claims;
         if claims.get("iss").and_then(Json::as_str) != Some(client_id) {
             return Err(refuse(
                 401,
