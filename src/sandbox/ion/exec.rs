@@ -53,7 +53,8 @@ fn from_json(v: Value) -> Val {
 
 /// The result of one execution.
 pub struct Executed {
-    pub body: Value,
+    /// The JSON answer, as text.
+    pub body: String,
     /// An etag conflict happened (the server may answer HTTP 409).
     pub conflict: bool,
 }
@@ -96,7 +97,7 @@ pub fn execute(
         Ok(e) => e.raw_variable_values(&vars),
         Err(e) => {
             return Executed {
-                body: json!({"errors": [{"message": e.message().to_string()}]}),
+                body: json!({"errors": [{"message": e.message().to_string()}]}).to_string(),
                 conflict: false,
             };
         }
@@ -116,12 +117,19 @@ pub fn execute(
         ctx: &ctx,
     };
     let body = match execution.execute_sync(&root) {
-        Ok(response) => serde_json::to_value(&response)
-            .unwrap_or_else(|e| json!({"errors": [{"message": e.to_string()}]})),
-        Err(e) => json!({"errors": [{"message": e.message().to_string()}]}),
+        // Without errors the answer is written straight to text (no intermediate JSON tree: this
+        // is most of a big answer's cost); with errors it goes through `mark_conflicts`.
+        Ok(response) if response.errors.is_empty() => serde_json::to_string(&response)
+            .unwrap_or_else(|e| json!({"errors": [{"message": e.to_string()}]}).to_string()),
+        Ok(response) => mark_conflicts(
+            serde_json::to_value(&response)
+                .unwrap_or_else(|e| json!({"errors": [{"message": e.to_string()}]})),
+        )
+        .to_string(),
+        Err(e) => json!({"errors": [{"message": e.message().to_string()}]}).to_string(),
     };
     Executed {
-        body: mark_conflicts(body),
+        body,
         conflict: ctx.conflict.get(),
     }
 }
@@ -167,7 +175,12 @@ impl ObjectValue for Node<'_, '_> {
         info: &'a ResolveInfo<'a>,
     ) -> Result<ResolvedValue<'a>, FieldError> {
         let field = info.field_name();
-        let args = serde_json::to_value(info.arguments()).unwrap_or(Value::Null);
+        // Most fields take no arguments: skip the conversion (it ran for every leaf).
+        let args = if info.arguments().is_empty() {
+            Value::Null
+        } else {
+            serde_json::to_value(info.arguments()).unwrap_or(Value::Null)
+        };
         let val = match &self.val {
             NodeVal::Query => self.ctx.query(field, &args)?,
             NodeVal::Mutation => self.ctx.mutate(field, &args)?,
@@ -190,17 +203,16 @@ impl ObjectValue for Node<'_, '_> {
 
 impl<'c, 's> Node<'c, 's> {
     fn resolved<'a>(&'a self, val: Val, info: &ResolveInfo<'_>) -> ResolvedValue<'a> {
-        let ty = info
-            .field_definition()
-            .ty
-            .inner_named_type()
-            .as_str()
-            .to_string();
+        let ty = info.field_definition().ty.inner_named_type().as_str();
         let leaf = matches!(
-            SCHEMA.types.get(ty.as_str()),
+            SCHEMA.types.get(ty),
             Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_))
         );
-        self.wrap(val, ty, leaf)
+        match val {
+            // The common case (a scalar of a row) needs no type name.
+            Val::Leaf(v) if leaf => ResolvedValue::leaf(JsonValue::from(v)),
+            val => self.wrap(val, ty.to_string(), leaf),
+        }
     }
 
     fn wrap<'a>(&'a self, val: Val, ty: String, leaf: bool) -> ResolvedValue<'a> {
@@ -252,7 +264,7 @@ impl Ctx<'_> {
         let st = self.st.borrow();
         let single = |kind: Kind| {
             let id = as_id(&args["id"]).unwrap_or_default();
-            if st.fields(kind, id).is_some() {
+            if st.exists(kind, id) {
                 Val::Row(kind, id)
             } else {
                 Val::Null
@@ -638,9 +650,13 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
     let Some(filter) = filter.as_object() else {
         return Ok(true);
     };
-    let Some(fields) = st.fields(kind, id) else {
+    if !st.exists(kind, id) {
         return Ok(false);
-    };
+    }
+    // A row's fields are computed only if a filter needs a plain column (not for relations or
+    // `or_`/`and_`), once, and attribute lists alone (filtering every PO by an attribute is the
+    // sync's lookup by Netsuite RecordID).
+    let fields: std::cell::OnceCell<Map<String, Value>> = std::cell::OnceCell::new();
     for (key, cond) in filter {
         if cond.is_null() {
             continue;
@@ -661,7 +677,16 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
                     }
                     hit
                 }
-                None => match fields.get(key) {
+                None => match if key == "attributes" {
+                    st.field(kind, id, key)
+                } else {
+                    fields
+                        .get_or_init(|| st.fields(kind, id).unwrap_or_default())
+                        .get(key)
+                        .cloned()
+                }
+                .as_ref()
+                {
                     Some(Value::Array(rows)) => {
                         let mut hit = false;
                         for row in rows {
