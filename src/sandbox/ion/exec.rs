@@ -7,7 +7,7 @@
 //! drift from the schema. A field neither present nor a relation answers a field error naming it,
 //! so a gap shows up loudly instead of as a silent null.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -67,9 +67,11 @@ struct Ctx<'s> {
 enum NodeVal {
     Query,
     Mutation,
-    /// A row with its fields computed once when it entered the response (nested fields resolve
-    /// after the root mutation that produced them, so the snapshot is the post-write state).
-    Row(Kind, i64, Map<String, Value>),
+    /// A row. Its fields are read when selected: mutations run one root field at a time and
+    /// each one's selection completes before the next starts, so what a write's answer shows
+    /// is the state right after that write. Fields [`State::quick_field`] does not cover come
+    /// from one [`State::fields`] snapshot, taken at the first such field.
+    Row(Kind, i64, OnceCell<Option<Map<String, Value>>>),
     Map(BTreeMap<String, Val>),
 }
 
@@ -221,12 +223,12 @@ impl<'c, 's> Node<'c, 's> {
             Val::Leaf(v) if leaf => ResolvedValue::leaf(JsonValue::from(v)),
             Val::Leaf(v) => self.wrap(from_json(v), ty, leaf),
             Val::Row(kind, id) => {
-                let Some(fields) = self.ctx.st.borrow().fields(kind, id) else {
+                if !self.ctx.st.borrow().exists(kind, id) {
                     return ResolvedValue::null();
-                };
+                }
                 ResolvedValue::object(Node {
                     ty: kind.type_name().into(),
-                    val: NodeVal::Row(kind, id, fields),
+                    val: NodeVal::Row(kind, id, OnceCell::new()),
                     ctx: self.ctx,
                 })
             }
@@ -340,7 +342,7 @@ impl Ctx<'_> {
         &self,
         kind: Kind,
         id: i64,
-        fields: &Map<String, Value>,
+        fields: &OnceCell<Option<Map<String, Value>>>,
         field: &str,
         args: &Value,
     ) -> Result<Val, FieldError> {
@@ -360,7 +362,14 @@ impl Ctx<'_> {
                 }
             });
         }
-        match fields.get(field) {
+        if let Some(v) = st.quick_field(kind, id, field) {
+            return Ok(Val::Leaf(v));
+        }
+        match fields
+            .get_or_init(|| st.fields(kind, id))
+            .as_ref()
+            .and_then(|f| f.get(field))
+        {
             Some(v) => Ok(Val::Leaf(v.clone())),
             None => Err(err(format!(
                 "ION simulator: field {}.{field} is not implemented",
@@ -656,7 +665,7 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
     // A row's fields are computed only if a filter needs a plain column (not for relations or
     // `or_`/`and_`), once, and attribute lists alone (filtering every PO by an attribute is the
     // sync's lookup by Netsuite RecordID).
-    let fields: std::cell::OnceCell<Map<String, Value>> = std::cell::OnceCell::new();
+    let fields: OnceCell<Map<String, Value>> = OnceCell::new();
     for (key, cond) in filter {
         if cond.is_null() {
             continue;
