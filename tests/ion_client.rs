@@ -284,3 +284,49 @@ async fn parts_by_number_pick_latest_or_given_revision() {
     assert_eq!(latest["P-2"].id, other);
     assert!(!latest.contains_key("P-missing"));
 }
+
+#[tokio::test]
+async fn new_pos_created_together_share_requests_and_answer_their_line_ids() {
+    let (sim, client) = start().await;
+    let supplier = sim.add_supplier("Acme");
+    let part = sim.add_part("P-100", "A");
+    client.me().await.unwrap();
+    sim.reset_counters();
+
+    let news = vec![
+        new_po("9101", supplier, part, 30, PoStatus::Ordered),
+        new_po("9102", supplier, part, 30, PoStatus::Ordered),
+        new_po("9103", supplier, part, 2, PoStatus::Draft),
+    ];
+    let created = client.create_purchase_orders(&news).await.unwrap();
+
+    // One header batch, ⌈62 / 50⌉ = 2 line batches, one status batch (the draft stays).
+    assert_eq!(sim.graphql_requests(), 4, "{:?}", sim.request_counts());
+    assert_eq!(sim.requests("CreatePurchaseOrders"), 1);
+    assert_eq!(sim.requests("CreateNewPurchaseOrderLines"), 2);
+    assert_eq!(sim.requests("UpdatePurchaseOrders"), 1);
+    assert_eq!(created.len(), 3);
+    for (c, (want_lines, want_status)) in
+        created
+            .iter()
+            .zip([(30, "ORDERED"), (30, "ORDERED"), (2, "DRAFT")])
+    {
+        // The line map is what ION stored: ns_line_id → ION line id, every line once.
+        let map = c.line_map();
+        assert_eq!(
+            map.keys().copied().collect::<Vec<_>>(),
+            (1..=want_lines).collect::<Vec<i64>>()
+        );
+        let mut ids: Vec<i64> = map.values().copied().collect();
+        ids.sort();
+        assert_eq!(ids, sim.line_ids(c.id));
+        let row = sim.snapshot(Kind::PurchaseOrder, c.id).expect("PO in ION");
+        assert_eq!(row["status"], want_status);
+        assert_eq!(
+            c.status.map(|s| format!("{s:?}").to_uppercase()).as_deref(),
+            Some(want_status)
+        );
+        // The etag answered is the PO's current one: a next write needs no re-read.
+        assert_eq!(row["_etag"].as_str(), Some(c.etag.as_str()));
+    }
+}

@@ -36,8 +36,8 @@ pub use attributes::{
 pub use error::{Error, GraphQlError};
 pub use parts::Part;
 pub use purchase_orders::{
-    IonPurchaseOrder, IonPurchaseOrderLine, LineChanges, LineEdits, NewLine, NewPurchaseOrder,
-    PoStatus, PurchaseOrderChanges,
+    CreatedLine, CreatedPurchaseOrder, IonPurchaseOrder, IonPurchaseOrderLine, LineChanges,
+    LineEdits, NewLine, NewPurchaseOrder, PoStatus, PurchaseOrderChanges,
 };
 pub use receipts::{
     ReceiptCursor, ReceiptHeader, ReceiptItem, ReceiptItemsPage, ReceiptLine, ReceivedInventory,

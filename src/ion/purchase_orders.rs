@@ -50,6 +50,37 @@ pub struct IonPurchaseOrder {
     pub lines: Vec<IonPurchaseOrderLine>,
 }
 
+/// A PO made by [`Client::create_purchase_orders`], as far as its creator needs to know it: ids
+/// to link, the status it reached, and the etag for a next write. (Its other fields are what the
+/// caller just sent; the next full read, e.g. the nightly reconciliation, sees the rest.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedPurchaseOrder {
+    pub id: i64,
+    pub etag: String,
+    pub status: Option<PoStatus>,
+    pub lines: Vec<CreatedLine>,
+}
+
+/// A line of a [`CreatedPurchaseOrder`]: its ION id and the `ns_line_id` ION stored on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedLine {
+    pub id: i64,
+    pub ns_line_id: Option<i64>,
+}
+
+impl CreatedPurchaseOrder {
+    /// NetSuite line id → ION line id (the link's line map).
+    pub fn line_map(&self) -> std::collections::BTreeMap<i64, i64> {
+        let mut map = std::collections::BTreeMap::new();
+        for l in &self.lines {
+            if let Some(ns) = l.ns_line_id {
+                map.entry(ns).or_insert(l.id);
+            }
+        }
+        map
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct IonPurchaseOrderLine {
@@ -311,6 +342,25 @@ struct PoStamp {
     status: Option<PoStatus>,
 }
 
+/// A PO write's answer in [`Client::create_purchase_orders`]: id and stamp only.
+#[derive(Deserialize)]
+struct IdStamp {
+    id: i64,
+    #[serde(rename = "_etag", deserialize_with = "nullable_string")]
+    etag: String,
+    status: Option<PoStatus>,
+}
+
+/// A line created on a new PO: id, attributes as stored, its PO's stamp.
+#[derive(Deserialize)]
+struct NewLineStamp {
+    id: i64,
+    #[serde(default, deserialize_with = "nullable_list")]
+    attributes: Vec<Attribute>,
+    #[serde(rename = "purchaseOrder")]
+    purchase_order: Option<IdStamp>,
+}
+
 fn take<T: serde::de::DeserializeOwned>(
     data: &mut Map<String, Value>,
     field: &str,
@@ -421,8 +471,8 @@ impl Client {
     pub async fn create_purchase_orders(
         &self,
         news: &[NewPurchaseOrder],
-    ) -> Result<Vec<IonPurchaseOrder>, Error> {
-        let mut pos: Vec<IonPurchaseOrder> = Vec::with_capacity(news.len());
+    ) -> Result<Vec<CreatedPurchaseOrder>, Error> {
+        let mut pos: Vec<CreatedPurchaseOrder> = Vec::with_capacity(news.len());
         for chunk in news.chunks(MAX_BATCH) {
             let mut vars = Map::new();
             for (k, new) in chunk.iter().enumerate() {
@@ -445,7 +495,13 @@ impl Client {
                 )
                 .await?;
             for k in 0..chunk.len() {
-                pos.push(take(&mut data, &documents::alias(k), "purchaseOrder")?);
+                let stamp: IdStamp = take(&mut data, &documents::alias(k), "purchaseOrder")?;
+                pos.push(CreatedPurchaseOrder {
+                    id: stamp.id,
+                    etag: stamp.etag,
+                    status: stamp.status,
+                    lines: Vec::new(),
+                });
             }
         }
         let lines: Vec<(usize, &NewLine)> = news
@@ -460,27 +516,24 @@ impl Client {
             }
             let mut data: Map<String, Value> = self
                 .run(
-                    "CreatePurchaseOrderLines",
-                    &documents::create_lines(chunk.len()),
+                    "CreateNewPurchaseOrderLines",
+                    &documents::create_new_lines(chunk.len()),
                     Value::Object(vars),
                     Replay::OnlyIfNotApplied,
                 )
                 .await?;
             for (k, (i, _)) in chunk.iter().enumerate() {
-                let alias = documents::alias(k);
-                let payload: LinePayload =
-                    serde_json::from_value(data.remove(&alias).unwrap_or(Value::Null))
-                        .map_err(|e| Error::Decode(format!("{alias}: {e}")))?;
-                let item = payload
-                    .line
-                    .ok_or_else(|| Error::Decode(format!("{alias}: no purchaseOrderLine")))?;
+                let line: NewLineStamp =
+                    take(&mut data, &documents::alias(k), "purchaseOrderLine")?;
                 let po = &mut pos[*i];
-                if let Some(stamp) = item.purchase_order {
+                if let Some(stamp) = line.purchase_order {
                     po.etag = stamp.etag;
-                    po.updated = stamp.updated;
                     po.status = stamp.status;
                 }
-                po.absorb(vec![item.line]);
+                po.lines.push(CreatedLine {
+                    id: line.id,
+                    ns_line_id: ns_line_id(&line.attributes),
+                });
             }
         }
         let moves: Vec<(usize, PoStatus)> = news
@@ -495,11 +548,10 @@ impl Client {
         for chunk in moves.chunks(MAX_BATCH) {
             let mut vars = Map::new();
             for (k, (i, status)) in chunk.iter().enumerate() {
-                let changes = PurchaseOrderChanges {
-                    status: Some(*status),
-                    ..Default::default()
-                };
-                vars.insert(format!("i{k}"), po_update_input(&pos[*i], &changes));
+                vars.insert(
+                    format!("i{k}"),
+                    json!({"id": pos[*i].id, "etag": pos[*i].etag, "status": status}),
+                );
             }
             let mut data: Map<String, Value> = self
                 .run(
@@ -510,7 +562,9 @@ impl Client {
                 )
                 .await?;
             for (k, (i, _)) in chunk.iter().enumerate() {
-                pos[*i] = take(&mut data, &documents::alias(k), "purchaseOrder")?;
+                let stamp: IdStamp = take(&mut data, &documents::alias(k), "purchaseOrder")?;
+                pos[*i].etag = stamp.etag;
+                pos[*i].status = stamp.status;
             }
         }
         Ok(pos)

@@ -606,8 +606,7 @@ impl Engine {
                 for (p, po) in group.into_iter().zip(created) {
                     log_plan(&p.plan);
                     info!(tran_id = %p.plan.tran_id, ion_po = po.id, lines = po.lines.len(), status = ?po.status, "created ION PO");
-                    let applied = Applied { po: Some(po) };
-                    match self.recorded(&p.w.read.po, &p.w, &p.plan, &applied) {
+                    match self.recorded(&p.w.read.po, &p.w, &p.plan, Some((po.id, po.line_map()))) {
                         Ok(c) => commits.push(c),
                         Err(e) => return vec![Err(e)],
                     }
@@ -747,18 +746,20 @@ impl Engine {
         plan: &PoPlan,
         applied: &Applied,
     ) -> Result<()> {
-        let commit = self.recorded(ns, w, plan, applied)?;
+        let ion = applied.po.as_ref().map(|p| (p.id, applied.line_map()));
+        let commit = self.recorded(ns, w, plan, ion)?;
         self.store().commit_po(&commit)?;
         Ok(())
     }
 
-    /// What [`Self::record`] writes, for callers that commit several POs at once.
+    /// What [`Self::record`] writes, for callers that commit several POs at once. `ion`: the
+    /// ION PO id and line map (NetSuite line id → ION line id), `None` when there is no ION PO.
     fn recorded(
         &self,
         ns: &NsPurchaseOrder,
         w: &Work,
         plan: &PoPlan,
-        applied: &Applied,
+        ion: Option<(i64, BTreeMap<i64, i64>)>,
     ) -> Result<PoCommit> {
         let problems =
             self.with_receipt_problems(ns.id, to_store_problems(plan, w.problems.as_ref()))?;
@@ -770,13 +771,13 @@ impl Engine {
         {
             info!(tran_id = %ns.tran_id, problem = %resolved.subject, "open problem resolved");
         }
-        let link = applied.po.as_ref().map(|p| PoLink {
+        let link = ion.map(|(ion_po_id, line_map)| PoLink {
             ns_po_id: ns.id,
-            ion_po_id: p.id,
+            ion_po_id,
             tran_id: ns.tran_id.clone(),
             content_hash: plan.content_hash.clone(),
             last_lastmod: ns.lastmod.clone(),
-            line_map: applied.line_map(),
+            line_map,
         });
         let unlink = match (&link, &w.link) {
             (None, Some(_)) => Some(ns.id),
