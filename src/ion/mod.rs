@@ -195,6 +195,40 @@ pub(crate) const IN_CHUNK: usize = 50;
 pub(crate) const LOOKUP_PAGE: i64 = 100;
 
 /// Runs a paged lookup query to the end, collecting nodes. `field` is the root field name.
+/// Looks up `values` in chunks of [`IN_CHUNK`] (one `in` filter each), the chunks in flight
+/// together (the transport's cap still bounds requests), results in chunk order. `vars` builds a
+/// chunk's variables. One chunk after another made a 1,000-PO page wait 20 round trips.
+pub(crate) async fn collect_chunks<T, F>(
+    client: &Client,
+    operation: &str,
+    document: &str,
+    field: &str,
+    values: &[String],
+    vars: F,
+) -> Result<Vec<T>, Error>
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(&[String]) -> serde_json::Map<String, serde_json::Value>,
+{
+    use futures_util::StreamExt as _;
+    let lookups: Vec<_> = values
+        .chunks(IN_CHUNK)
+        .map(|chunk| collect_pages::<T>(client, operation, document, field, vars(chunk)))
+        .collect();
+    let pages: Vec<Result<Vec<T>, Error>> = futures_util::stream::iter(lookups)
+        .buffered(CHUNKS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for page in pages {
+        out.extend(page?);
+    }
+    Ok(out)
+}
+
+/// Lookup chunks started together; the transport's in-flight cap is the real bound.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
 pub(crate) async fn collect_pages<T: serde::de::DeserializeOwned>(
     client: &Client,
     operation: &str,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, json};
 
-use super::{Client, Error, IN_CHUNK, collect_pages, documents, nullable_string};
+use super::{Client, Error, collect_chunks, documents, nullable_string};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -42,22 +42,19 @@ pub fn pick_revision<'a>(
 impl Client {
     /// Every revision of every part whose number is in `part_numbers` (`in` filter, chunked).
     pub async fn parts_by_number(&self, part_numbers: &[String]) -> Result<Vec<Part>, Error> {
-        let mut out = Vec::new();
-        for chunk in part_numbers.chunks(IN_CHUNK) {
-            let mut vars = Map::new();
-            vars.insert("partNumbers".into(), json!(chunk));
-            out.extend(
-                collect_pages::<Part>(
-                    self,
-                    "PartsByNumber",
-                    documents::PARTS_BY_NUMBER,
-                    "parts",
-                    vars,
-                )
-                .await?,
-            );
-        }
-        Ok(out)
+        collect_chunks(
+            self,
+            "PartsByNumber",
+            documents::PARTS_BY_NUMBER,
+            "parts",
+            part_numbers,
+            |chunk| {
+                let mut vars = Map::new();
+                vars.insert("partNumbers".into(), json!(chunk));
+                vars
+            },
+        )
+        .await
     }
 
     /// The latest revision of each part number found (missing numbers are absent from the map).

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::attributes::{Attribute, AttributeValue, NETSUITE_RECORD_ID, NS_LINE_ID};
 use super::transport::Replay;
-use super::{Client, Error, IN_CHUNK, collect_pages, documents, nullable_list, nullable_string};
+use super::{Client, Error, collect_chunks, documents, nullable_list, nullable_string};
 
 /// Aliased mutations per request: large enough that 20 lines are one request, small enough that
 /// one request stays far from ION's ~30 s gateway timeout.
@@ -383,23 +383,20 @@ impl Client {
         &self,
         ns_ids: &[String],
     ) -> Result<Vec<IonPurchaseOrder>, Error> {
-        let mut out = Vec::new();
-        for chunk in ns_ids.chunks(IN_CHUNK) {
-            let mut vars = Map::new();
-            vars.insert("key".into(), NETSUITE_RECORD_ID.into());
-            vars.insert("values".into(), json!(chunk));
-            out.extend(
-                collect_pages::<IonPurchaseOrder>(
-                    self,
-                    "PurchaseOrdersByAttribute",
-                    documents::PURCHASE_ORDERS_BY_ATTRIBUTE,
-                    "purchaseOrders",
-                    vars,
-                )
-                .await?,
-            );
-        }
-        Ok(out)
+        collect_chunks(
+            self,
+            "PurchaseOrdersByAttribute",
+            documents::PURCHASE_ORDERS_BY_ATTRIBUTE,
+            "purchaseOrders",
+            ns_ids,
+            |chunk| {
+                let mut vars = Map::new();
+                vars.insert("key".into(), NETSUITE_RECORD_ID.into());
+                vars.insert("values".into(), json!(chunk));
+                vars
+            },
+        )
+        .await
     }
 
     pub async fn purchase_order(&self, id: i64) -> Result<Option<IonPurchaseOrder>, Error> {

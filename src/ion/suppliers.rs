@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, json};
 
 use super::transport::Replay;
-use super::{Client, Error, IN_CHUNK, collect_pages, documents, nullable_string};
+use super::{Client, Error, collect_chunks, documents, nullable_string};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Supplier {
@@ -19,22 +19,19 @@ impl Client {
     /// Suppliers whose name is exactly one of `names` (`in` filter, chunked). Several suppliers
     /// may share a name; all are returned.
     pub async fn suppliers_by_name(&self, names: &[String]) -> Result<Vec<Supplier>, Error> {
-        let mut out = Vec::new();
-        for chunk in names.chunks(IN_CHUNK) {
-            let mut vars = Map::new();
-            vars.insert("names".into(), json!(chunk));
-            out.extend(
-                collect_pages::<Supplier>(
-                    self,
-                    "SuppliersByName",
-                    documents::SUPPLIERS_BY_NAME,
-                    "suppliers",
-                    vars,
-                )
-                .await?,
-            );
-        }
-        Ok(out)
+        collect_chunks(
+            self,
+            "SuppliersByName",
+            documents::SUPPLIERS_BY_NAME,
+            "suppliers",
+            names,
+            |chunk| {
+                let mut vars = Map::new();
+                vars.insert("names".into(), json!(chunk));
+                vars
+            },
+        )
+        .await
     }
 
     /// Creates a supplier. Not retried after an ambiguous failure (it would duplicate): the
