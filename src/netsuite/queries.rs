@@ -19,6 +19,10 @@ use super::{Client, Error, Result};
 /// Oracle's 1,000-expression cap on `IN` lists stays far away.
 pub const ID_BATCH: usize = 500;
 
+/// Line batches started together; the client's in-flight cap (NetSuite's account limit) is the
+/// real bound.
+const BATCHES_IN_FLIGHT: usize = 8;
+
 /// Prefix of the aliases under which extra (custom) fields are selected, so they never collide
 /// with the standard columns of the same query.
 const EXTRA_PREFIX: &str = "x_";
@@ -465,7 +469,8 @@ impl Client {
     }
 
     /// The lines of the given POs: one query per batch of [`ID_BATCH`] ids, keyset-paged on
-    /// `(transaction, id)` within the batch. Ordered by PO id, then line id.
+    /// `(transaction, id)` within the batch. Ordered by PO id, then line id. Batches are in
+    /// flight together (the client's cap bounds them); pages within a batch follow each other.
     pub async fn po_lines(
         &self,
         po_ids: &[i64],
@@ -475,8 +480,31 @@ impl Client {
         let mut ids = po_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
+        use futures_util::StreamExt as _;
+        let batches: Vec<_> = ids
+            .chunks(ID_BATCH)
+            .map(|batch| self.po_lines_batch(batch, &extra, extra_line_fields))
+            .collect();
+        let results: Vec<Result<Vec<PoLine>>> = futures_util::stream::iter(batches)
+            .buffered(BATCHES_IN_FLIGHT)
+            .collect()
+            .await;
         let mut out = Vec::new();
-        for batch in ids.chunks(ID_BATCH) {
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    /// The lines of one batch of PO ids (ascending), page after page.
+    async fn po_lines_batch(
+        &self,
+        batch: &[i64],
+        extra: &str,
+        extra_line_fields: &[String],
+    ) -> Result<Vec<PoLine>> {
+        let mut out = Vec::new();
+        {
             let mut after: (i64, i64) = (i64::MIN, i64::MIN);
             loop {
                 let keyset = if after.0 == i64::MIN {
