@@ -40,6 +40,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 20 } else { 2000 });
+    // `RUST_LOG=info` shows the sync's own log (timestamps per page and group) for diagnosis.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -185,6 +192,10 @@ async fn run(pos: usize) {
         ion_sim.max_in_flight()
     );
     println!("  ION by operation     {:?}", ion_sim.request_counts());
+    println!(
+        "  ION simulator busy   {:.2} s (validating and executing, serialised by its lock)",
+        ion_sim.busy().as_secs_f64()
+    );
     println!(
         "  bound                {bound:.2} s (NetSuite {ns_bound:.2} s, ION {ion_bound:.2} s)"
     );

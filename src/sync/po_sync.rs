@@ -324,9 +324,12 @@ impl Engine {
             return Ok(());
         }
         sum.seen += headers.len();
+        let started = std::time::Instant::now();
+        let count = headers.len();
         let (reads, bad) = assemble(&self.ctx.netsuite, &self.ctx.settings, headers)
             .await
             .context("reading NetSuite lines, vendors and items")?;
+        debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items");
         for (h, reason) in bad {
             warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
             sum.failed += 1;
@@ -398,8 +401,10 @@ impl Engine {
                 by_ns.entry(ns).or_default().push(p);
             }
         }
+        debug!(elapsed = ?started.elapsed(), "looked up ION POs by Netsuite RecordID");
         let suppliers = self.resolve_suppliers(&work, opts.dry_run).await?;
         let parts = self.resolve_parts(&work).await?;
+        debug!(elapsed = ?started.elapsed(), "resolved suppliers and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
         // everything else PO by PO; both kinds in flight together.
@@ -460,6 +465,7 @@ impl Engine {
             .buffer_unordered(self.ctx.settings.apply_concurrency.max(1))
             .collect()
             .await;
+        debug!(elapsed = ?started.elapsed(), "applied");
         let results = results.into_iter().flatten();
         for r in results {
             match r? {

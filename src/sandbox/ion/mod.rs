@@ -23,7 +23,7 @@ pub mod state;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -87,6 +87,9 @@ struct Shared {
     /// GraphQL requests being handled now, and the most seen at once (to check client caps).
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Time spent validating and executing documents (the simulator's own work, not its
+    /// injected latency), so a benchmark can tell the server's share of the wall time.
+    busy_nanos: AtomicU64,
     /// `fr-client-app` values seen, for attribution checks.
     client_apps: Mutex<BTreeMap<String, u64>>,
     /// Crash-test hook (see [`SimHandle::arm_crash_point`]).
@@ -129,6 +132,7 @@ impl IonSim {
             counters: Mutex::new(BTreeMap::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            busy_nanos: AtomicU64::new(0),
             client_apps: Mutex::new(BTreeMap::new()),
             crash: Mutex::new(None),
             validated: Mutex::new(HashMap::new()),
@@ -365,6 +369,12 @@ impl SimHandle {
     pub fn reset_counters(&self) {
         lock(&self.shared.counters).clear();
         self.shared.max_in_flight.store(0, Ordering::SeqCst);
+        self.shared.busy_nanos.store(0, Ordering::SeqCst);
+    }
+
+    /// Time the simulator spent validating and executing GraphQL (since the last reset).
+    pub fn busy(&self) -> Duration {
+        Duration::from_nanos(self.shared.busy_nanos.load(Ordering::SeqCst))
     }
 
     /// The most GraphQL requests the simulator was handling at once (since the last reset).
@@ -585,7 +595,10 @@ async fn graphql(
         // Past the crash point: apply nothing more, answer never (the client is being killed).
         return std::future::pending().await;
     }
+    let started = Instant::now();
     let (status, body) = run(&shared, &request);
+    let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    shared.busy_nanos.fetch_add(busy, Ordering::SeqCst);
     if crash_after(&shared) {
         // The crash point: this request is applied, its answer is never sent.
         return std::future::pending().await;
