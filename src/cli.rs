@@ -523,6 +523,18 @@ pub fn render_status(r: &store::StatusReport, source: &str, path: &Path) -> Stri
             }
         }
     }
+    if let Some(b) = &r.backfill {
+        let _ = writeln!(
+            s,
+            "backfill since {}: unfinished, reached {} / id {} (as of {}); run `backfill --since {}` \
+             again to resume",
+            b.since,
+            b.reached.at,
+            b.reached.id,
+            b.updated.to_rfc3339(),
+            b.since
+        );
+    }
     let _ = writeln!(
         s,
         "links: {} purchase orders, {} suppliers, {} item receipts ({} awaiting confirmation)",
