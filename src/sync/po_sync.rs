@@ -44,7 +44,7 @@ pub const APPLY_FAILED: &str = "apply_failed";
 /// are one hour in every zone NetSuite offers but Lord Howe's 30 minutes). The cost is
 /// re-reading an hour of changed headers per cycle, which the content hash turns into no ION
 /// call; `tests/sync_dst.rs` fails without it.
-const DST_GUARD: std::time::Duration = std::time::Duration::from_secs(3600);
+pub(crate) const DST_GUARD: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Longest wait between retries of a failing PO.
 const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -313,7 +313,8 @@ impl Engine {
     }
 
     /// Reads, plans and applies one batch of headers. `force`: ignore hash and backoff.
-    async fn process(
+    /// (`pub(crate)` for `backfill`, which feeds it its own pages.)
+    pub(crate) async fn process(
         &self,
         headers: Vec<PoHeader>,
         force: bool,
