@@ -169,3 +169,99 @@ async fn netsuite_changes_that_did_not_bump_lastmodified_are_caught_by_the_full_
     );
     assert_eq!(ion_edited["status"], "ORDERED");
 }
+
+#[tokio::test]
+async fn the_full_reconciliation_of_pos_in_step_writes_nothing_to_ion() {
+    let s = Sims::default().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = s.engine(dir.path(), settings());
+    let v = s.vendor("Acme");
+    let p = s.part("P-1");
+    let service = s.item("SETUP-FEE", "Service");
+    s.ion.add_part("SETUP-FEE", "A");
+    let mut pos = Vec::new();
+    for letter in ["A", "B", "D", "E", "F", "G", "H"] {
+        pos.push(s.po(v, letter, vec![line(p, 2.0), line(service, 1.0)]));
+    }
+    // One ordered PO partly received in ION, one fully received (ION rolls it up to RECEIVED).
+    let partly = s.po(v, "B", vec![line(p, 5.0), line(p, 1.0)]);
+    let fully = s.po(v, "B", vec![line(p, 1.0)]);
+    let sum = cycle(&engine).await;
+    assert_eq!(sum.failed, 0, "{sum}");
+    let ion_partly = s.ion_po(partly);
+    let first = s.ion_lines(&ion_partly)[0]["id"].as_i64().unwrap();
+    s.ion.receive(&[(first, 2.0)]).unwrap();
+    let ion_fully = s.ion_po(fully);
+    let only = s.ion_lines(&ion_fully)[0]["id"].as_i64().unwrap();
+    s.ion.receive(&[(only, 1.0)]).unwrap();
+    assert_eq!(s.ion_po(fully)["status"], "RECEIVED");
+
+    s.ion.reset_counters();
+    let sum = reconcile(&engine).await;
+    assert_eq!(sum.failed, 0, "{sum}");
+    assert_eq!(
+        sum.seen,
+        pos.len() + 2,
+        "every linked PO is looked at: {sum}"
+    );
+    assert_eq!(
+        ion_writes(&s),
+        0,
+        "in step: no ION write: {:?}",
+        s.ion.request_counts()
+    );
+    // Finished in NetSuite (F, G, H) and unchanged since last applied: not even compared. F
+    // and G stay ORDERED in ION (nothing received there), which a forced re-plan would try to
+    // "fix" with a RECEIVED status every night.
+    assert_eq!(sum.unchanged, 3, "{sum}");
+    assert_eq!(s.ion_po(pos[4])["status"], "ORDERED");
+}
+
+#[tokio::test]
+async fn a_finished_po_is_reconciled_only_when_netsuite_changed_it() {
+    let s = Sims::default().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = s.engine(dir.path(), settings());
+    let v = s.vendor("Acme");
+    let p = s.part("P-1");
+    let closed = s.po(v, "H", vec![line(p, 1.0)]);
+    let billed = s.po(v, "G", vec![line(p, 1.0)]);
+    cycle(&engine).await;
+    let ion_closed = s.ion_po(closed);
+    assert_eq!(ion_closed["status"], "CANCELED");
+
+    // A manual ION edit of a PO that is finished in NetSuite is left alone (the trade-off).
+    let client = s.ion_client();
+    let mut edited = client
+        .purchase_order(ion_closed["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .expect("ION PO");
+    client
+        .update_purchase_order(
+            &mut edited,
+            &PurchaseOrderChanges {
+                description: Some("note added in ION".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let sum = reconcile(&engine).await;
+    assert_eq!((sum.seen, sum.unchanged), (2, 2), "{sum}");
+    assert_eq!(s.ion_po(closed)["description"], "note added in ION");
+
+    // But NetSuite changing it, even without bumping lastmodifieddate, is caught: the content
+    // hash differs from what was last applied.
+    let before = s.ns.now();
+    s.ns.advance(Duration::from_secs(60));
+    s.ns.set_po_field(billed, "memo", Some("memo fixed by a mass update"))
+        .unwrap();
+    s.ns.set_po_lastmodified(billed, before).unwrap();
+    let sum = reconcile(&engine).await;
+    assert_eq!((sum.unchanged, sum.failed), (1, 0), "{sum}");
+    assert_eq!(
+        s.ion_po(billed)["description"],
+        "memo fixed by a mass update"
+    );
+}
