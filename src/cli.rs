@@ -56,6 +56,18 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Initial import of existing purchase orders: those NetSuite last modified on or after
+    /// DATE, page by page (a progress line on a terminal), through the same path as a cycle.
+    /// Moves the checkpoints so that `run` continues from there; interrupt it and run it again
+    /// to resume. Exit 1 if any PO failed (kept as an open problem).
+    Backfill {
+        /// First day to import, YYYY-MM-DD, in the NetSuite account's time zone.
+        #[arg(long, value_name = "DATE")]
+        since: crate::sync::backfill::SinceDate,
+        /// Print the planned changes per PO and change nothing (no ION write, no checkpoint).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Reconcile one purchase order now, whatever the checkpoints say.
     Resync {
         /// NetSuite internal id or tranId (e.g. `PO1042`).
@@ -134,6 +146,10 @@ pub fn main() -> ExitCode {
         } => block_on(setup_ion_attributes(&config)),
         Command::Once { dry_run } => sync_command(&config, None, dry_run),
         Command::Resync { po, dry_run } => sync_command(&config, Some(po), dry_run),
+        Command::Backfill { since, dry_run } => block_on(backfill(
+            &config,
+            crate::sync::backfill::BackfillOptions { since, dry_run },
+        )),
         Command::Sandbox(opts) => crate::sandbox::tour::run(opts),
     }
 }
@@ -321,6 +337,106 @@ fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode 
             }
         }
     })
+}
+
+/// `backfill --since DATE [--dry-run]`: pages through NetSuite from DATE with a progress line
+/// on a terminal (one log line per page otherwise); SIGINT/SIGTERM abandon it safely (every
+/// completed page is recorded; running it again resumes).
+async fn backfill(config: &Config, opts: crate::sync::backfill::BackfillOptions) -> ExitCode {
+    use crate::sync::backfill::{self, PageReport};
+    use crate::telemetry;
+
+    let (engine, _receipts) = match build_legs(config, false).await {
+        Ok(legs) => legs,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot start");
+            eprintln!("netsuite-ion-sync: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let started = chrono::Utc::now();
+    let terminal = telemetry::status_line_supported();
+    let mut observer = |r: &PageReport<'_>| {
+        if !r.plans.is_empty() {
+            telemetry::above_status_line(|| {
+                for plan in r.plans {
+                    print!("{}", crate::sync::po_sync::render_plan(plan));
+                }
+            });
+        }
+        let p = r.progress;
+        if terminal {
+            telemetry::set_status_line(&backfill::progress_line(p));
+        } else {
+            tracing::info!(
+                page = p.pages,
+                read = p.read,
+                total = ?p.total,
+                applied = p.applied,
+                unchanged = p.unchanged,
+                failed = p.failed,
+                deferred = p.deferred,
+                reached = ?p.reached,
+                dry_run = opts.dry_run,
+                "backfill page done"
+            );
+        }
+    };
+    if terminal {
+        telemetry::set_status_line(&format!(
+            "backfill since {}: reading the first page…",
+            opts.since
+        ));
+    }
+    let outcome = tokio::select! {
+        r = backfill::run(&engine, &opts, &mut observer) => Some(r),
+        () = crate::daemon::termination_signal() => None,
+    };
+    telemetry::finish_status_line();
+    match outcome {
+        Some(Ok(sum)) => {
+            println!("{sum}");
+            if opts.dry_run {
+                println!("dry run: nothing was changed");
+            }
+            if sum.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "backfill stopped");
+            eprintln!(
+                "netsuite-ion-sync: backfill stopped: {e:#}\n\
+                 every completed page is recorded; run the same command again to resume"
+            );
+            ExitCode::from(EXIT_FAILURE)
+        }
+        None => {
+            let message = "backfill interrupted; every completed page is recorded, run the same \
+                           command again to resume";
+            tracing::warn!("{message}");
+            if !opts.dry_run {
+                let store = &engine.context().store;
+                let report = store::CycleReport {
+                    loop_name: backfill::LOOP_NAME.into(),
+                    started,
+                    finished: chrono::Utc::now(),
+                    ok: false,
+                    summary: message.into(),
+                };
+                if let Err(e) = store
+                    .record_cycle(&report)
+                    .and_then(|()| store.write_status_snapshot())
+                {
+                    tracing::warn!(error = %e, "cannot record the interrupted backfill");
+                }
+            }
+            eprintln!("netsuite-ion-sync: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 fn config_check(config: &Config, path: &Path) -> ExitCode {
@@ -522,6 +638,18 @@ pub fn render_status(r: &store::StatusReport, source: &str, path: &Path) -> Stri
                 let _ = writeln!(s, "  {name:<26} (not started)");
             }
         }
+    }
+    if let Some(b) = &r.backfill {
+        let _ = writeln!(
+            s,
+            "backfill since {}: unfinished, reached {} / id {} (as of {}); run `backfill --since {}` \
+             again to resume",
+            b.since,
+            b.reached.at,
+            b.reached.id,
+            b.updated.to_rfc3339(),
+            b.since
+        );
     }
     let _ = writeln!(
         s,

@@ -24,6 +24,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+/// The progress record of an unfinished `backfill` (in the `meta` tree).
+const BACKFILL_KEY: &[u8] = b"backfill";
 const LOCK_FILE: &str = "LOCK";
 const DB_DIR: &str = "db";
 /// Written by the running daemon so `status` can answer while the store is locked.
@@ -175,6 +177,25 @@ pub struct CycleReport {
     pub summary: String,
 }
 
+/// How far an unfinished `backfill --since DATE` got. It exists only while a backfill is
+/// under way or was interrupted, and is removed when one runs to the end: a backfill re-run
+/// while it exists resumes from `reached` instead of re-reading from its date.
+///
+/// It is kept apart from the PO checkpoint because the two mean different things: the
+/// checkpoint may already be past `since` (a daemon ran before) without the POs between them
+/// ever having been read, whereas everything from `since` to `reached` *was* read and applied
+/// (or parked as an open problem) by a backfill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillProgress {
+    /// The `--since` date (`YYYY-MM-DD`) the covered range starts at.
+    pub since: String,
+    /// The keyset position (NetSuite `lastmodifieddate` text and id) of the last PO of the last
+    /// completed page.
+    pub reached: Cursor,
+    pub started: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
 /// Everything `status` shows, readable from the store or from the daemon's snapshot file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -187,6 +208,9 @@ pub struct StatusReport {
     pub receipts_pending: usize,
     pub cycles: Vec<CycleReport>,
     pub problems: Vec<PoProblems>,
+    /// An unfinished `backfill`, if any (absent from snapshots written before it existed).
+    #[serde(default)]
+    pub backfill: Option<BackfillProgress>,
 }
 
 /// The store. Cheap to clone (sled trees are reference-counted); the lock lives as long as any
@@ -360,6 +384,57 @@ impl Store {
 
     pub fn set_checkpoint(&self, which: Checkpoint, cursor: &Cursor) -> Result<(), StoreError> {
         self.checkpoints.insert(which.name(), encode(cursor))?;
+        self.flush()
+    }
+
+    /// Sets a checkpoint only if there is none yet (atomically); returns whether it was set.
+    /// `backfill` uses it to give a fresh store a starting point without ever moving an
+    /// existing checkpoint.
+    pub fn set_checkpoint_if_absent(
+        &self,
+        which: Checkpoint,
+        cursor: &Cursor,
+    ) -> Result<bool, StoreError> {
+        let set = self
+            .checkpoints
+            .compare_and_swap(which.name(), None as Option<&[u8]>, Some(encode(cursor)))?
+            .is_ok();
+        self.flush()?;
+        Ok(set)
+    }
+
+    // -- backfill -------------------------------------------------------------------------------
+
+    /// The progress of an unfinished backfill, if one was started and not finished.
+    pub fn backfill_progress(&self) -> Result<Option<BackfillProgress>, StoreError> {
+        self.meta
+            .get(BACKFILL_KEY)?
+            .map(|v| decode("backfill progress", &v))
+            .transpose()
+    }
+
+    /// Records a completed backfill page: its progress and (when it moves forward) the PO
+    /// checkpoint, in one transaction, flushed before returning.
+    pub fn commit_backfill_page(
+        &self,
+        progress: &BackfillProgress,
+        checkpoint: Option<&Cursor>,
+    ) -> Result<(), StoreError> {
+        (&self.meta, &self.checkpoints)
+            .transaction(|(meta, checkpoints)| {
+                meta.insert(BACKFILL_KEY, encode(progress))?;
+                if let Some(c) = checkpoint {
+                    checkpoints.insert(Checkpoint::NetSuitePurchaseOrders.name(), encode(c))?;
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    /// Forgets the backfill progress (the backfill ran to the end).
+    pub fn finish_backfill(&self) -> Result<(), StoreError> {
+        self.meta.remove(BACKFILL_KEY)?;
         self.flush()
     }
 
@@ -623,6 +698,7 @@ impl Store {
                 .count(),
             cycles,
             problems: self.all_problems()?,
+            backfill: self.backfill_progress()?,
         })
     }
 

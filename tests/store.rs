@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 
 use chrono::Utc;
 use netsuite_ion_sync::store::{
-    Checkpoint, Cursor, PoCommit, PoLink, PoProblems, Problem, ReceiptKey, ReceiptLink,
-    ReceiptState, Store, StoreError, VendorLink,
+    BackfillProgress, Checkpoint, Cursor, PoCommit, PoLink, PoProblems, Problem, ReceiptKey,
+    ReceiptLink, ReceiptState, Store, StoreError, VendorLink,
 };
 
 fn link(ns: i64, ion: i64) -> PoLink {
@@ -172,6 +172,69 @@ fn one_commit_updates_link_index_problems_and_checkpoint_together() {
     assert_eq!(store.po_link(100).expect("read"), None);
     assert_eq!(store.po_link_by_ion(6).expect("read"), None);
     assert_eq!(store.problems_of(100).expect("read"), None);
+}
+
+#[test]
+fn backfill_progress_and_checkpoint_floors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let floor = Cursor {
+        at: "2026-01-14 00:00:00".into(),
+        id: 0,
+    };
+    // A floor is set only where there is no checkpoint yet, and never moves an existing one.
+    assert!(
+        store
+            .set_checkpoint_if_absent(Checkpoint::NetSuiteDeletions, &floor)
+            .expect("floor")
+    );
+    let later = Cursor {
+        at: "2026-02-01 00:00:00".into(),
+        id: 9,
+    };
+    assert!(
+        !store
+            .set_checkpoint_if_absent(Checkpoint::NetSuiteDeletions, &later)
+            .expect("floor")
+    );
+    assert_eq!(
+        store.checkpoint(Checkpoint::NetSuiteDeletions).expect("cp"),
+        Some(floor)
+    );
+
+    // A page's progress and the PO checkpoint are written together; finishing forgets the
+    // progress but keeps the checkpoint; both survive a reopen.
+    assert_eq!(store.backfill_progress().expect("read"), None);
+    let progress = BackfillProgress {
+        since: "2026-01-14".into(),
+        reached: Cursor {
+            at: "2026-01-15 10:00:00".into(),
+            id: 42,
+        },
+        started: Utc::now(),
+        updated: Utc::now(),
+    };
+    store
+        .commit_backfill_page(&progress, Some(&progress.reached))
+        .expect("page");
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store.backfill_progress().expect("read"),
+        Some(progress.clone())
+    );
+    assert_eq!(
+        store.status().expect("status").backfill,
+        Some(progress.clone())
+    );
+    store.finish_backfill().expect("finish");
+    assert_eq!(store.backfill_progress().expect("read"), None);
+    assert_eq!(
+        store
+            .checkpoint(Checkpoint::NetSuitePurchaseOrders)
+            .expect("cp"),
+        Some(progress.reached)
+    );
 }
 
 #[test]

@@ -117,6 +117,10 @@ pub struct PoHeaderPage {
     pub headers: Vec<PoHeader>,
     /// Whether NetSuite has more rows after this page.
     pub has_more: bool,
+    /// NetSuite's `totalResults`: how many rows the query matches from this page's cursor on
+    /// (this page included), when NetSuite says. On a keyset feed it shrinks page by page, so
+    /// the first page's value is the size of the whole feed (`backfill` shows it as the total).
+    pub total_results: Option<u64>,
 }
 
 impl PoHeaderPage {
@@ -398,6 +402,7 @@ impl Client {
         let out = PoHeaderPage {
             headers,
             has_more: page.has_more,
+            total_results: page.total_results,
         };
         if out.has_more {
             ensure_progress(after, out.next_cursor().as_ref())?;

@@ -35,6 +35,8 @@
 //! - [`ion_read`]: ION POs → the planner's view of them.
 //! - [`apply`]: performs a plan through the ION client, threading fresh etags.
 //! - [`po_sync`]: the cycle ([`Engine`]): checkpoints, natural-key lookups, failure isolation.
+//! - [`backfill`]: `backfill --since DATE`, the initial import: the engine's path page by page
+//!   from a date, resumable, checkpointing forward only.
 
 pub mod attrs;
 pub mod daemon_work;
@@ -46,6 +48,7 @@ pub mod receipts_plan;
 pub mod status;
 
 pub mod apply;
+pub mod backfill;
 pub mod context;
 pub mod ion_read;
 pub mod netsuite_read;

@@ -44,7 +44,7 @@ pub const APPLY_FAILED: &str = "apply_failed";
 /// are one hour in every zone NetSuite offers but Lord Howe's 30 minutes). The cost is
 /// re-reading an hour of changed headers per cycle, which the content hash turns into no ION
 /// call; `tests/sync_dst.rs` fails without it.
-const DST_GUARD: std::time::Duration = std::time::Duration::from_secs(3600);
+pub(crate) const DST_GUARD: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Longest wait between retries of a failing PO.
 const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -286,9 +286,17 @@ impl Engine {
         Ok(sum)
     }
 
-    /// The nightly full reconciliation: every linked PO is re-planned against ION as it is now,
-    /// whatever the hash says (catches manual ION edits and closes that did not bump
-    /// `lastmodifieddate`).
+    /// The nightly full reconciliation (SPEC §4: "every linked, still-open PO"): every linked PO
+    /// whose NetSuite status is still open (A, B, D, E; [`super::status::still_open`]) is
+    /// re-planned against ION as it is now, whatever the hash says, which catches manual ION
+    /// edits and NetSuite changes that did not bump `lastmodifieddate`. Closed, rejected and
+    /// fully received POs (C, F, G, H) are re-planned only when NetSuite's content differs from
+    /// what was last applied (the content hash, as in a cycle) or they have open problems: a
+    /// close that did not bump `lastmodifieddate` changes the status, hence the hash, so it is
+    /// still caught, while finished POs, which pile up forever, cost no ION call — and F/G POs
+    /// nothing was received against in ION (ION keeps them ORDERED) are not re-sent a RECEIVED
+    /// status every night. What this gives up: a manual ION edit of a PO that is finished in
+    /// NetSuite is no longer reverted.
     pub async fn reconcile_all(&self, dry_run: bool) -> Result<CycleSummary> {
         let opts = CycleOptions { dry_run };
         let mut sum = CycleSummary::default();
@@ -304,7 +312,11 @@ impl Engine {
                 .netsuite
                 .po_headers_by_ids(chunk, &self.ctx.settings.body_fields())
                 .await?;
-            self.process(headers, true, opts, &mut sum).await?;
+            let (open, finished): (Vec<PoHeader>, Vec<PoHeader>) = headers
+                .into_iter()
+                .partition(|h| super::status::still_open(&h.status));
+            self.process(open, true, opts, &mut sum).await?;
+            self.process(finished, false, opts, &mut sum).await?;
         }
         if !dry_run {
             self.store().write_status_snapshot()?;
@@ -313,7 +325,8 @@ impl Engine {
     }
 
     /// Reads, plans and applies one batch of headers. `force`: ignore hash and backoff.
-    async fn process(
+    /// (`pub(crate)` for `backfill`, which feeds it its own pages.)
+    pub(crate) async fn process(
         &self,
         headers: Vec<PoHeader>,
         force: bool,

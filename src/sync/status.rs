@@ -120,9 +120,31 @@ pub fn map(status: &str) -> Result<MappedStatus, StatusError> {
     })
 }
 
+/// Whether a PO in this NetSuite status is still open, i.e. ION should still hold it as DRAFT or
+/// ORDERED (A, B, D, E). The full reconciliation compares these field by field every night;
+/// closed, rejected and fully received ones (C, F, G, H) only when NetSuite changed them (see
+/// `Engine::reconcile_all`). A letter the table does not know counts as open, so its problem
+/// stays in view.
+pub fn still_open(status: &str) -> bool {
+    match map(status) {
+        Ok(m) => matches!(m.ion, IonStatus::Draft | IonStatus::Ordered),
+        Err(_) => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_means_draft_or_ordered_in_ion() {
+        for open in ["A", "B", "D", "E", "PurchOrd:B", "Z", ""] {
+            assert!(still_open(open), "{open}");
+        }
+        for done in ["C", "F", "G", "H", "PurchOrd:H"] {
+            assert!(!still_open(done), "{done}");
+        }
+    }
 
     #[test]
     fn all_eight_letters() {

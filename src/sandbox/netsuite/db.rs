@@ -350,6 +350,11 @@ impl Db {
         Ok(())
     }
 
+    /// Sets `lastmodifieddate` and nothing else (test knob: see `SimHandle::set_po_lastmodified`).
+    pub fn set_lastmodified(&mut self, po: i64, at: i64) -> Result<(), NsError> {
+        self.touch(po, at)
+    }
+
     pub fn add_line(&mut self, po: i64, l: &LineSpec, now: i64) -> Result<i64, NsError> {
         self.touch(po, now)?;
         self.insert_line(po, l, now)

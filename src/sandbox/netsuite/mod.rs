@@ -369,6 +369,16 @@ impl SimHandle {
             .map_err(ns)
     }
 
+    /// Sets a PO's `lastmodifieddate` to `at` and changes nothing else. Run after an edit, it
+    /// leaves what a change that does not bump the date leaves (reference §4.2: a line close or
+    /// a receipt may not bump it; or a mass update, a time-zone shift): the PO changed, but
+    /// behind every cursor — what only the full reconciliation can catch.
+    pub fn set_po_lastmodified(&self, po: i64, at: DateTime<Utc>) -> SimResult<()> {
+        lock(&self.shared.db)
+            .set_lastmodified(po, at.timestamp())
+            .map_err(ns)
+    }
+
     pub fn add_line(&self, po: i64, line: LineSpec) -> SimResult<i64> {
         let now = self.shared.now_epoch();
         lock(&self.shared.db).add_line(po, &line, now).map_err(ns)
