@@ -152,12 +152,16 @@ async fn run(pos: usize) {
     ns.reset_counters();
     ion_sim.reset_counters();
 
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let sum = engine
         .po_cycle(CycleOptions::default())
         .await
         .expect("cycle");
     let wall = started.elapsed();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     assert_eq!(sum.failed, 0, "{sum}");
     assert_eq!(
         ion_sim.ids(Kind::PurchaseOrder).len(),
@@ -193,9 +197,15 @@ async fn run(pos: usize) {
     );
     println!("  ION by operation     {:?}", ion_sim.request_counts());
     println!(
-        "  ION simulator busy   {:.2} s (validating and executing, serialised by its lock)",
+        "  ION simulator busy   {:.2} s (executing under its state lock: the server's serialised share)",
         ion_sim.busy().as_secs_f64()
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "  CPU during the run   {cpu:.2} s on {} cores (daemon and both simulators share them)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
     println!(
         "  bound                {bound:.2} s (NetSuite {ns_bound:.2} s, ION {ion_bound:.2} s)"
     );
@@ -203,4 +213,14 @@ async fn run(pos: usize) {
         "  pipelining ratio     {:.2} (target <= 1.5)",
         wall.as_secs_f64() / bound
     );
+}
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`), if readable.
+fn process_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }

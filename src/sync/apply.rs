@@ -325,6 +325,11 @@ fn line_changes(id: i64, fields: &[LineField]) -> LineChanges {
     c
 }
 
+/// Held from "look the supplier up by name" to "remember the link" by every path that may
+/// create a supplier: applies of one page run concurrently, and the next page is staged while a
+/// page applies, so without it two tasks could both miss a name and both create it.
+pub(crate) static SUPPLIER_GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The supplier for a vendor: looked up by name first (a create that reached ION just before a
 /// crash is found again), created otherwise; either way remembered in the link table.
 pub async fn find_or_create_supplier(
@@ -332,6 +337,7 @@ pub async fn find_or_create_supplier(
     vendor_id: i64,
     name: &str,
 ) -> Result<i64, ion::Error> {
+    let _gate = SUPPLIER_GATE.lock().await;
     let found = ctx.ion.suppliers_by_name(&[name.to_string()]).await?;
     let id = match found.iter().map(|s| s.id).min() {
         Some(id) => id,

@@ -76,6 +76,20 @@ pub struct CycleSummary {
     pub plans: Vec<PoPlan>,
 }
 
+impl CycleSummary {
+    /// Adds another summary's counts (and plans) to this one.
+    pub fn absorb(&mut self, other: CycleSummary) {
+        self.seen += other.seen;
+        self.unchanged += other.unchanged;
+        self.applied += other.applied;
+        self.failed += other.failed;
+        self.deferred += other.deferred;
+        self.deleted += other.deleted;
+        self.problems += other.problems;
+        self.plans.extend(other.plans);
+    }
+}
+
 impl std::fmt::Display for CycleSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -117,6 +131,12 @@ struct Prepared {
 enum Job {
     One(Box<(Work, Vec<IonPurchaseOrder>, Resolved)>),
     Group(Vec<Prepared>),
+}
+
+/// A page read and planned by [`Engine::stage`], waiting for [`Engine::apply_staged`].
+#[derive(Default)]
+struct Staged {
+    jobs: Vec<Job>,
 }
 
 /// One PO's work item: NetSuite's data, the link row, the stored problems.
@@ -191,6 +211,11 @@ impl Engine {
             None => PoCursor::start(),
         };
         let mut seen: BTreeSet<i64> = BTreeSet::new();
+        // Pipelined: page k+1 is read and planned while page k is applied. Pages hold disjoint
+        // POs (keyset), the stages run one after another and so do the applies, and a page's
+        // checkpoint moves only once that page is applied, so a crash resumes exactly as
+        // without the overlap.
+        let mut applying: Option<(Staged, Option<PoCursor>)> = None;
         loop {
             let page = self
                 .ctx
@@ -200,25 +225,31 @@ impl Engine {
                 .context("reading changed NetSuite POs")?;
             let next = page.next_cursor();
             seen.extend(page.headers.iter().map(|h| h.id));
-            self.process(page.headers, false, opts, sum).await?;
-            if let Some(n) = &next
-                && high.as_ref().is_none_or(|h| n > h)
-            {
-                if !opts.dry_run {
-                    self.store().set_checkpoint(
-                        Checkpoint::NetSuitePurchaseOrders,
-                        &Cursor {
-                            at: n.lastmod().to_string(),
-                            id: n.id(),
-                        },
-                    )?;
+            let mut stage_sum = CycleSummary::default();
+            let previous = applying.take();
+            let (staged, applied) = tokio::join!(
+                self.stage(page.headers, false, opts, &mut stage_sum),
+                async {
+                    match previous {
+                        Some((st, done)) => {
+                            self.apply_staged(st, opts, sum).await?;
+                            self.advance_po_checkpoint(done, &mut high, opts)
+                        }
+                        None => Ok(()),
+                    }
                 }
-                high = Some(n.clone());
-            }
+            );
+            applied?;
+            sum.absorb(stage_sum);
+            applying = Some((staged?, next.clone()));
             match (page.has_more, next) {
                 (true, Some(n)) => cursor = n,
                 _ => break,
             }
+        }
+        if let Some((st, done)) = applying.take() {
+            self.apply_staged(st, opts, sum).await?;
+            self.advance_po_checkpoint(done, &mut high, opts)?;
         }
 
         // POs with open problems are re-planned every cycle (a missing part may exist now),
@@ -326,6 +357,31 @@ impl Engine {
 
     /// Reads, plans and applies one batch of headers. `force`: ignore hash and backoff.
     /// (`pub(crate)` for `backfill`, which feeds it its own pages.)
+    /// Moves the PO checkpoint to `done` (the end of an applied page) if that is past `high`;
+    /// never backwards, never in a dry run.
+    fn advance_po_checkpoint(
+        &self,
+        done: Option<PoCursor>,
+        high: &mut Option<PoCursor>,
+        opts: CycleOptions,
+    ) -> Result<()> {
+        if let Some(n) = done
+            && high.as_ref().is_none_or(|h| &n > h)
+        {
+            if !opts.dry_run {
+                self.store().set_checkpoint(
+                    Checkpoint::NetSuitePurchaseOrders,
+                    &Cursor {
+                        at: n.lastmod().to_string(),
+                        id: n.id(),
+                    },
+                )?;
+            }
+            *high = Some(n);
+        }
+        Ok(())
+    }
+
     pub(crate) async fn process(
         &self,
         headers: Vec<PoHeader>,
@@ -333,8 +389,22 @@ impl Engine {
         opts: CycleOptions,
         sum: &mut CycleSummary,
     ) -> Result<()> {
+        let staged = self.stage(headers, force, opts, sum).await?;
+        self.apply_staged(staged, opts, sum).await
+    }
+
+    /// The reading half of [`Self::process`]: NetSuite lines, vendors and items, ION's copies
+    /// by Netsuite RecordID, suppliers and parts, then the plans, grouped into apply jobs. Writes
+    /// to ION only to create missing suppliers (under the supplier gate).
+    async fn stage(
+        &self,
+        headers: Vec<PoHeader>,
+        force: bool,
+        opts: CycleOptions,
+        sum: &mut CycleSummary,
+    ) -> Result<Staged> {
         if headers.is_empty() {
-            return Ok(());
+            return Ok(Staged::default());
         }
         sum.seen += headers.len();
         let started = std::time::Instant::now();
@@ -397,7 +467,7 @@ impl Engine {
             });
         }
         if work.is_empty() {
-            return Ok(());
+            return Ok(Staged::default());
         }
 
         // Exactly once: ION's copy is found by its natural key, whatever the link table says.
@@ -465,7 +535,23 @@ impl Engine {
         if !group.is_empty() {
             jobs.push(Job::Group(group));
         }
-        let results: Vec<Vec<Result<Outcome>>> = futures_util::stream::iter(jobs)
+        debug!(elapsed = ?started.elapsed(), jobs = jobs.len(), "planned");
+        Ok(Staged { jobs })
+    }
+
+    /// The writing half of [`Self::process`]: runs the staged jobs (up to `apply_concurrency`
+    /// at once) and tallies their outcomes. Each job records its own POs in the store.
+    async fn apply_staged(
+        &self,
+        staged: Staged,
+        opts: CycleOptions,
+        sum: &mut CycleSummary,
+    ) -> Result<()> {
+        if staged.jobs.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let results: Vec<Vec<Result<Outcome>>> = futures_util::stream::iter(staged.jobs)
             .map(|job| async move {
                 match job {
                     Job::One(one) => {
@@ -522,6 +608,11 @@ impl Engine {
         let mut names: Vec<String> = wanted.values().cloned().collect();
         names.sort();
         names.dedup();
+        // Not in a dry run (nothing is created): no gate, so a dry run never waits on a writer.
+        let _gate = match dry_run {
+            false => Some(apply::SUPPLIER_GATE.lock().await),
+            true => None,
+        };
         let found = self
             .ctx
             .ion
