@@ -13,22 +13,6 @@ use netsuite_ion_sync::sync::ReceiptSync;
 use serde_json::Value;
 use sync_support::*;
 
-/// GraphQL operations that write (every mutation document the client has starts like this).
-fn ion_writes(s: &Sims) -> u64 {
-    s.ion
-        .request_counts()
-        .iter()
-        .filter(|(op, _)| {
-            [
-                "Create", "Update", "Delete", "Add", "Remove", "Set", "Cancel",
-            ]
-            .iter()
-            .any(|p| op.starts_with(p))
-        })
-        .map(|(_, n)| n)
-        .sum()
-}
-
 fn etags(s: &Sims, po: &Value) -> Vec<String> {
     let mut v = vec![po["_etag"].as_str().unwrap_or_default().to_string()];
     for l in s.ion_lines(po) {

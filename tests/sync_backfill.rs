@@ -81,20 +81,6 @@ fn cursor(at: &str, id: i64) -> Cursor {
     Cursor { at: at.into(), id }
 }
 
-/// ION requests that change something (the client's mutations are all named so).
-fn ion_writes(s: &Sims) -> u64 {
-    s.ion
-        .request_counts()
-        .iter()
-        .filter(|(op, _)| {
-            ["Create", "Update", "Delete", "Define", "Set"]
-                .iter()
-                .any(|p| op.starts_with(p))
-        })
-        .map(|(_, n)| n)
-        .sum()
-}
-
 #[tokio::test]
 async fn imports_from_the_date_in_the_account_zone_and_the_cycle_continues_from_there() {
     let s = Sims::default().await;

@@ -6,28 +6,36 @@ mod sync_support;
 
 use std::time::Duration;
 
-use netsuite_ion_sync::ion::{LineChanges, LineEdits, PurchaseOrderChanges};
+use netsuite_ion_sync::ion::{IonPurchaseOrder, LineChanges, LineEdits, PurchaseOrderChanges};
 use serde_json::json;
 use sync_support::*;
-
-/// ION requests that change something (the client's mutations are all named so).
-fn ion_writes(s: &Sims) -> u64 {
-    s.ion
-        .request_counts()
-        .iter()
-        .filter(|(op, _)| {
-            ["Create", "Update", "Delete", "Define", "Set"]
-                .iter()
-                .any(|p| op.starts_with(p))
-        })
-        .map(|(_, n)| n)
-        .sum()
-}
 
 async fn reconcile(
     engine: &netsuite_ion_sync::sync::Engine,
 ) -> netsuite_ion_sync::sync::CycleSummary {
     engine.reconcile_all(false).await.expect("reconcile runs")
+}
+
+/// Someone edits an ION PO's description by hand (through the real client); returns the PO as
+/// ION answered, for further edits.
+async fn edit_description_in_ion(s: &Sims, ion_id: i64, text: &str) -> IonPurchaseOrder {
+    let client = s.ion_client();
+    let mut po = client
+        .purchase_order(ion_id)
+        .await
+        .unwrap()
+        .expect("ION PO");
+    client
+        .update_purchase_order(
+            &mut po,
+            &PurchaseOrderChanges {
+                description: Some(text.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    po
 }
 
 #[tokio::test]
@@ -47,21 +55,7 @@ async fn a_manual_ion_edit_is_kept_by_the_cycle_and_restored_by_the_full_reconci
     // Someone edits the synced PO in ION: the header's description, and a line's quantity
     // (through DRAFT and back, as ION's line rules require).
     let client = s.ion_client();
-    let mut edited = client
-        .purchase_order(ion_id)
-        .await
-        .unwrap()
-        .expect("ION PO");
-    client
-        .update_purchase_order(
-            &mut edited,
-            &PurchaseOrderChanges {
-                description: Some("edited in ION".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let mut edited = edit_description_in_ion(&s, ion_id, "edited in ION").await;
     client
         .revise_lines(
             &mut edited,
@@ -231,22 +225,7 @@ async fn a_finished_po_is_reconciled_only_when_netsuite_changed_it() {
     assert_eq!(ion_closed["status"], "CANCELED");
 
     // A manual ION edit of a PO that is finished in NetSuite is left alone (the trade-off).
-    let client = s.ion_client();
-    let mut edited = client
-        .purchase_order(ion_closed["id"].as_i64().unwrap())
-        .await
-        .unwrap()
-        .expect("ION PO");
-    client
-        .update_purchase_order(
-            &mut edited,
-            &PurchaseOrderChanges {
-                description: Some("note added in ION".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    edit_description_in_ion(&s, ion_closed["id"].as_i64().unwrap(), "note added in ION").await;
     let sum = reconcile(&engine).await;
     assert_eq!((sum.seen, sum.unchanged), (2, 2), "{sum}");
     assert_eq!(s.ion_po(closed)["description"], "note added in ION");

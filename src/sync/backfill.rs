@@ -373,7 +373,7 @@ async fn run_inner(
             .process(page.headers, false, cycle_opts, &mut sum)
             .await?;
         out.pages += 1;
-        merge(&mut out.sum, &mut sum);
+        out.sum.absorb_counts(&sum);
         // Every PO of the page is applied or parked: record the page (progress, and the
         // checkpoint when it moves forward) in one transaction.
         if let Some(n) = &next
@@ -413,17 +413,6 @@ async fn run_inner(
     }
     out.checkpoint = store.checkpoint(Checkpoint::NetSuitePurchaseOrders)?;
     Ok(())
-}
-
-/// Adds one page's counts to the running total (plans stay with the page).
-fn merge(total: &mut CycleSummary, page: &mut CycleSummary) {
-    total.seen += page.seen;
-    total.unchanged += page.unchanged;
-    total.applied += page.applied;
-    total.failed += page.failed;
-    total.deferred += page.deferred;
-    total.deleted += page.deleted;
-    total.problems += page.problems;
 }
 
 #[cfg(test)]

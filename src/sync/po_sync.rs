@@ -77,8 +77,14 @@ pub struct CycleSummary {
 }
 
 impl CycleSummary {
-    /// Adds another summary's counts (and plans) to this one.
+    /// Adds another summary's counts and plans to this one.
     pub fn absorb(&mut self, other: CycleSummary) {
+        self.absorb_counts(&other);
+        self.plans.extend(other.plans);
+    }
+
+    /// Adds another summary's counts to this one (its plans stay where they are).
+    pub fn absorb_counts(&mut self, other: &CycleSummary) {
         self.seen += other.seen;
         self.unchanged += other.unchanged;
         self.applied += other.applied;
@@ -86,7 +92,6 @@ impl CycleSummary {
         self.deferred += other.deferred;
         self.deleted += other.deleted;
         self.problems += other.problems;
-        self.plans.extend(other.plans);
     }
 }
 

@@ -257,3 +257,17 @@ pub async fn cycle(engine: &Engine) -> CycleSummary {
         .await
         .expect("cycle runs")
 }
+
+/// ION requests that change something: every mutation document the client sends is named
+/// with one of these prefixes (queries never are).
+pub fn ion_writes(s: &Sims) -> u64 {
+    const WRITES: [&str; 8] = [
+        "Create", "Update", "Delete", "Define", "Add", "Remove", "Set", "Cancel",
+    ];
+    s.ion
+        .request_counts()
+        .iter()
+        .filter(|(op, _)| WRITES.iter().any(|p| op.starts_with(p)))
+        .map(|(_, n)| n)
+        .sum()
+}
