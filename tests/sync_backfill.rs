@@ -122,6 +122,11 @@ async fn imports_from_the_date_in_the_account_zone_and_the_cycle_continues_from_
         Some(cursor("2026-01-14 00:00:00", 0)),
         "older deletions are not replayed"
     );
+    assert_eq!(
+        store.checkpoint(Checkpoint::IonReceiptItems).unwrap(),
+        Some(cursor("2026-01-14T00:00:00Z", 0)),
+        "older ION receipts (of POs an earlier integration made) are not mirrored again"
+    );
     assert_eq!(store.backfill_progress().unwrap(), None, "finished");
     let report = store.status().unwrap();
     let reported = report
@@ -187,6 +192,10 @@ async fn a_later_checkpoint_never_moves_back_and_an_earlier_date_fills_the_gap()
     assert_eq!(
         store.checkpoint(Checkpoint::NetSuiteDeletions).unwrap(),
         Some(cursor("2026-01-15 00:00:00", 0))
+    );
+    assert_eq!(
+        store.checkpoint(Checkpoint::IonReceiptItems).unwrap(),
+        Some(cursor("2026-01-15T00:00:00Z", 0))
     );
 
     // Running it again is idempotent: everything unchanged, no ION write.

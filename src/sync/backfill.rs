@@ -20,6 +20,11 @@
 //!   by the integration this daemon replaces), while deletions from `DATE` on are still
 //!   applied by that cycle. An existing one is never touched. The backfill itself applies no
 //!   deletion.
+//! - **ION receipt items**: when there is none yet, set to `DATE` 00:00 UTC, for the same
+//!   reason: a backfill may link ION POs an earlier integration made (found by their Netsuite
+//!   RecordID), and mirroring their years-old receipts again would create NetSuite item
+//!   receipts that already exist. Receipts saved from `DATE` on are mirrored by the daemon.
+//!   Receipts on POs this daemon creates are always later than the backfill, so none is lost.
 //! - **Progress** ([`BackfillProgress`]): the range a backfill has covered, written with the PO
 //!   checkpoint in one transaction per page and removed when it finishes. A backfill started
 //!   while one is recorded resumes after it (less the overlap) when its `DATE` falls inside the
@@ -76,6 +81,15 @@ impl SinceDate {
     pub fn cursor(&self) -> PoCursor {
         // The text is built from a valid date, so it always has the validated shape.
         PoCursor::since_date(&self.to_string()).unwrap_or_else(|_| PoCursor::start())
+    }
+
+    /// The ION receipt-items checkpoint for a store that has none: `DATE` 00:00 UTC, id 0
+    /// (ION's `_updated` is UTC; the text is what the receipts leg's cursor parses).
+    pub fn receipts_floor(&self) -> Cursor {
+        Cursor {
+            at: format!("{}T00:00:00Z", self.0.format("%Y-%m-%d")),
+            id: 0,
+        }
     }
 
     pub fn date(&self) -> NaiveDate {
@@ -348,6 +362,9 @@ async fn run_inner(
         }
         if store.set_checkpoint_if_absent(Checkpoint::NetSuiteDeletions, &floor)? {
             info!(%since, "NetSuite deletions checkpoint starts at --since: older deletions are not replayed");
+        }
+        if store.set_checkpoint_if_absent(Checkpoint::IonReceiptItems, &since.receipts_floor())? {
+            info!(%since, "ION receipts checkpoint starts at --since (00:00 UTC): older receipts are not mirrored");
         }
     }
 
