@@ -66,7 +66,7 @@ async fn line_fields_are_editable_only_while_draft() {
             &[LineChanges {
                 id: line,
                 attributes: vec![AttributeValue::new("ns_line_id", 77)],
-                estimated_arrival_date: Some("2026-12-01T00:00:00Z".into()),
+                estimated_arrival_date: Some(Some("2026-12-01T00:00:00Z".into())),
                 ..Default::default()
             }],
         )

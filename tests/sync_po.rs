@@ -440,3 +440,110 @@ async fn one_bad_po_is_parked_and_does_not_stop_the_others() {
         problems
     );
 }
+
+#[tokio::test]
+async fn dates_are_created_updated_and_then_left_alone() {
+    let s = Sims::default().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = s.engine(dir.path(), settings());
+    let v = s.vendor("Calendar Works");
+    let p = s.part("DATE-1");
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 2, d).unwrap();
+    let po =
+        s.ns.create_purchase_order(PoSpec {
+            vendor: v,
+            status: Some("B".into()),
+            tran_date: Some(day(2)),
+            lines: vec![
+                LineSpec {
+                    expected_receipt_date: Some(day(20)),
+                    ..line(p, 3.0)
+                },
+                line(p, 4.0),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    cycle(&engine).await;
+    let ion = s.ion_po(po);
+    let ns_lines = s.ns.po_lines(po);
+    let (l1, l2) = (ns_lines[0].line_id, ns_lines[1].line_id);
+    // trandate → orderedAt, expectedreceiptdate → estimatedArrivalDate, as midnight UTC.
+    assert_eq!(ion["orderedAt"], "2026-02-02T00:00:00Z");
+    assert_eq!(
+        s.ion_line(&ion, l1).unwrap()["estimatedArrivalDate"],
+        "2026-02-20T00:00:00Z"
+    );
+    assert!(s.ion_line(&ion, l2).unwrap()["estimatedArrivalDate"].is_null());
+
+    // NetSuite moves the PO date and the first line's date, and dates the second line.
+    tick(&s);
+    s.ns.set_po_field(po, "trandate", Some(&s.ns.date_value(day(3)).to_string()))
+        .unwrap();
+    s.ns.set_line_field(
+        po,
+        l1,
+        "expectedreceiptdate",
+        json!(s.ns.date_value(day(25))),
+    )
+    .unwrap();
+    s.ns.set_line_field(
+        po,
+        l2,
+        "expectedreceiptdate",
+        json!(s.ns.date_value(day(27))),
+    )
+    .unwrap();
+    s.ion.reset_counters();
+    let sum = cycle(&engine).await;
+    assert_eq!((sum.applied, sum.failed), (1, 0), "{sum}");
+    let ion = s.ion_po(po);
+    assert_eq!(ion["orderedAt"], "2026-02-03T00:00:00Z");
+    assert_eq!(
+        s.ion_line(&ion, l1).unwrap()["estimatedArrivalDate"],
+        "2026-02-25T00:00:00Z"
+    );
+    assert_eq!(
+        s.ion_line(&ion, l2).unwrap()["estimatedArrivalDate"],
+        "2026-02-27T00:00:00Z"
+    );
+    // Arrival dates are editable on an ORDERED PO: no trip through DRAFT (one header write).
+    assert_eq!(ion["status"], "ORDERED");
+    assert_eq!(
+        s.ion.requests("UpdatePurchaseOrder"),
+        1,
+        "{:?}",
+        s.ion.request_counts()
+    );
+
+    // Read back, ION's dates equal NetSuite's: a forced re-plan finds nothing to change.
+    s.ion.reset_counters();
+    let sum = engine.resync_po(&po.to_string(), false).await.unwrap();
+    assert_eq!(sum.failed, 0, "{sum}");
+    assert_eq!(ion_writes(&s), 0, "{:?}", s.ion.request_counts());
+
+    // A date removed in NetSuite is cleared in ION.
+    tick(&s);
+    s.ns.set_line_field(po, l2, "expectedreceiptdate", serde_json::Value::Null)
+        .unwrap();
+    cycle(&engine).await;
+    let ion = s.ion_po(po);
+    assert!(s.ion_line(&ion, l2).unwrap()["estimatedArrivalDate"].is_null());
+}
+
+#[test]
+fn ion_dates_round_trip_whatever_offset_ion_answers_with() {
+    use netsuite_ion_sync::ion::{date_of, date_time};
+    let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    assert_eq!(date_time(d), "2026-03-01T00:00:00Z");
+    for text in [
+        "2026-03-01T00:00:00Z",
+        "2026-03-01T00:00:00+00:00",
+        "2026-03-01T00:00:00.000000+00:00",
+        "2026-02-28T19:00:00-05:00",
+        "2026-03-01",
+    ] {
+        assert_eq!(date_of(text), Some(d), "{text}");
+    }
+    assert_eq!(date_of("1 March"), None);
+}

@@ -11,6 +11,7 @@ macro_rules! line_fields {
     () => {
         "fragment PurchaseOrderLineFields on PurchaseOrderLine {
   id _etag _updated purchaseOrderId status partId quantity cost receivedQuantity position description
+  needDate estimatedArrivalDate
   attributes { key value type Etag }
 }
 "
@@ -22,7 +23,7 @@ macro_rules! po_fields {
     () => {
         concat!(
             "fragment PurchaseOrderFields on PurchaseOrder {
-  id _etag _updated status supplierId description
+  id _etag _updated status supplierId description orderedAt
   attributes { key value type Etag }
   purchaseOrderLines { ...PurchaseOrderLineFields }
 }

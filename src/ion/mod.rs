@@ -37,7 +37,7 @@ pub use error::{Error, GraphQlError};
 pub use parts::Part;
 pub use purchase_orders::{
     CreatedLine, CreatedPurchaseOrder, IonPurchaseOrder, IonPurchaseOrderLine, LineChanges,
-    LineEdits, NewLine, NewPurchaseOrder, PoStatus, PurchaseOrderChanges,
+    LineEdits, NewLine, NewPurchaseOrder, PoStatus, PurchaseOrderChanges, date_of, date_time,
 };
 pub use receipts::{
     ReceiptCursor, ReceiptHeader, ReceiptItem, ReceiptItemsPage, ReceiptLine, ReceivedInventory,

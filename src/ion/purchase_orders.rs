@@ -40,6 +40,8 @@ pub struct IonPurchaseOrder {
     pub status: Option<PoStatus>,
     pub supplier_id: Option<i64>,
     pub description: Option<String>,
+    #[serde(default)]
+    pub ordered_at: Option<String>,
     #[serde(default, deserialize_with = "nullable_list")]
     pub attributes: Vec<Attribute>,
     #[serde(
@@ -99,6 +101,10 @@ pub struct IonPurchaseOrderLine {
     pub received_quantity: Option<f64>,
     pub position: Option<i64>,
     pub description: Option<String>,
+    #[serde(default)]
+    pub need_date: Option<String>,
+    #[serde(default)]
+    pub estimated_arrival_date: Option<String>,
     #[serde(default, deserialize_with = "nullable_list")]
     pub attributes: Vec<Attribute>,
 }
@@ -163,6 +169,8 @@ pub struct NewPurchaseOrder {
     pub supplier_id: Option<i64>,
     pub currency_id: Option<i64>,
     pub description: Option<String>,
+    /// `orderedAt`, an ISO-8601 `DateTime` (see [`date_time`]).
+    pub ordered_at: Option<String>,
     /// Where the PO should end up; it is created DRAFT (lines need DRAFT) and moved afterwards.
     pub status: Option<PoStatus>,
     pub attributes: Vec<AttributeValue>,
@@ -187,6 +195,8 @@ pub struct PurchaseOrderChanges {
     pub status: Option<PoStatus>,
     pub supplier_id: Option<i64>,
     pub description: Option<String>,
+    /// `Some(None)` clears `orderedAt`.
+    pub ordered_at: Option<Option<String>>,
     pub attributes: Vec<AttributeValue>,
 }
 
@@ -200,10 +210,25 @@ pub struct LineChanges {
     pub cost: Option<f64>,
     pub description: Option<String>,
     pub need_date: Option<String>,
-    pub estimated_arrival_date: Option<String>,
+    /// `Some(None)` clears it.
+    pub estimated_arrival_date: Option<Option<String>>,
     pub attributes: Vec<AttributeValue>,
     /// Sets the only line status a client may set: CANCELED.
     pub cancel: bool,
+}
+
+impl LineChanges {
+    /// Whether this changes nothing (every field left alone, no cancel).
+    pub fn is_empty(&self) -> bool {
+        self.part_id.is_none()
+            && self.quantity.is_none()
+            && self.cost.is_none()
+            && self.description.is_none()
+            && self.need_date.is_none()
+            && self.estimated_arrival_date.is_none()
+            && self.attributes.is_empty()
+            && !self.cancel
+    }
 }
 
 /// Line edits for [`Client::revise_lines`], applied in the order delete, update, create.
@@ -256,6 +281,20 @@ fn nested_attributes(attrs: &[AttributeValue], current: &[Attribute], parent_eta
     )
 }
 
+/// A PO's create input: always DRAFT (lines can only be added then; the caller moves it on).
+fn new_po_input(new: &NewPurchaseOrder) -> Value {
+    let mut input = Map::new();
+    input.insert("status".into(), json!(PoStatus::Draft));
+    put(&mut input, "supplierId", new.supplier_id);
+    put(&mut input, "currencyId", new.currency_id);
+    put(&mut input, "description", new.description.clone());
+    put(&mut input, "orderedAt", new.ordered_at.clone());
+    if !new.attributes.is_empty() {
+        input.insert("attributes".into(), create_attributes(&new.attributes));
+    }
+    Value::Object(input)
+}
+
 fn new_line_input(po_id: i64, line: &NewLine) -> Value {
     let mut m = Map::new();
     m.insert("purchaseOrderId".into(), po_id.into());
@@ -285,11 +324,9 @@ fn line_update_input(line: &IonPurchaseOrderLine, c: &LineChanges) -> Value {
     put(&mut m, "cost", c.cost);
     put(&mut m, "description", c.description.clone());
     put(&mut m, "needDate", c.need_date.clone());
-    put(
-        &mut m,
-        "estimatedArrivalDate",
-        c.estimated_arrival_date.clone(),
-    );
+    if let Some(d) = &c.estimated_arrival_date {
+        m.insert("estimatedArrivalDate".into(), d.clone().into());
+    }
     if c.cancel {
         m.insert("status".into(), json!(PoStatus::Canceled));
     }
@@ -309,6 +346,9 @@ fn po_update_input(po: &IonPurchaseOrder, c: &PurchaseOrderChanges) -> Value {
     put(&mut m, "status", c.status.map(|s| json!(s)));
     put(&mut m, "supplierId", c.supplier_id);
     put(&mut m, "description", c.description.clone());
+    if let Some(d) = &c.ordered_at {
+        m.insert("orderedAt".into(), d.clone().into());
+    }
     if !c.attributes.is_empty() {
         m.insert(
             "attributes".into(),
@@ -431,14 +471,7 @@ impl Client {
         &self,
         new: &NewPurchaseOrder,
     ) -> Result<IonPurchaseOrder, Error> {
-        let mut input = Map::new();
-        input.insert("status".into(), json!(PoStatus::Draft));
-        put(&mut input, "supplierId", new.supplier_id);
-        put(&mut input, "currencyId", new.currency_id);
-        put(&mut input, "description", new.description.clone());
-        if !new.attributes.is_empty() {
-            input.insert("attributes".into(), create_attributes(&new.attributes));
-        }
+        let input = new_po_input(new);
         let mut data: Map<String, Value> = self
             .run(
                 "CreatePurchaseOrder",
@@ -473,15 +506,7 @@ impl Client {
         for chunk in news.chunks(MAX_BATCH) {
             let mut vars = Map::new();
             for (k, new) in chunk.iter().enumerate() {
-                let mut input = Map::new();
-                input.insert("status".into(), json!(PoStatus::Draft));
-                put(&mut input, "supplierId", new.supplier_id);
-                put(&mut input, "currencyId", new.currency_id);
-                put(&mut input, "description", new.description.clone());
-                if !new.attributes.is_empty() {
-                    input.insert("attributes".into(), create_attributes(&new.attributes));
-                }
-                vars.insert(format!("i{k}"), Value::Object(input));
+                vars.insert(format!("i{k}"), new_po_input(new));
             }
             let mut data: Map<String, Value> = self
                 .run(
@@ -836,4 +861,21 @@ impl Client {
             .await?;
         Ok(())
     }
+}
+
+/// A calendar date as ION's `DateTime`: midnight UTC with an explicit `Z` (reference §2: send
+/// UTC with an explicit offset).
+pub fn date_time(d: chrono::NaiveDate) -> String {
+    format!("{}T00:00:00Z", d.format("%Y-%m-%d"))
+}
+
+/// The calendar date of an ION `DateTime` as [`date_time`] wrote it, whatever offset ION
+/// answers with (the instant is converted to UTC first); a bare `YYYY-MM-DD` is accepted too.
+/// `None` for text that is neither.
+pub fn date_of(text: &str) -> Option<chrono::NaiveDate> {
+    let t = text.trim();
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|dt| dt.with_timezone(&chrono::Utc).date_naive())
+        .ok()
+        .or_else(|| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }

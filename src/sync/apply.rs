@@ -71,6 +71,7 @@ fn new_line(l: &super::plan::NewLine) -> ion::NewLine {
         quantity: l.quantity,
         cost: Some(l.cost),
         description: l.description.clone(),
+        estimated_arrival_date: l.estimated_arrival_date.map(ion::date_time),
         attributes: attrs(&l.attributes),
         ..Default::default()
     }
@@ -124,6 +125,7 @@ pub async fn apply(
             Change::CreatePo {
                 supplier,
                 description,
+                ordered_at,
                 attributes,
                 ..
             } => {
@@ -141,6 +143,7 @@ pub async fn apply(
                 let new = NewPurchaseOrder {
                     supplier_id: supplier_id(supplier, &suppliers),
                     description: description.clone(),
+                    ordered_at: ordered_at.map(ion::date_time),
                     status: None,
                     attributes: attrs(attributes),
                     lines,
@@ -174,17 +177,21 @@ pub async fn apply(
                                 PoField::Attribute { key, value } => c
                                     .attributes
                                     .push(AttributeValue::new(key.clone(), value.clone())),
-                                PoField::OrderedAt(_) | PoField::NeedDate(_) => {
+                                PoField::OrderedAt(d) => c.ordered_at = Some(d.map(ion::date_time)),
+                                PoField::NeedDate(_) => {
+                                    // Not in ION's PO inputs (ion_read module doc); the state
+                                    // reports NetSuite's value, so this is never planned.
                                     debug!(
                                         tran_id,
                                         ion_po = p.id,
                                         field = f.name(),
-                                        "date fields are not written (ion_read module doc)"
+                                        "the PO's needDate cannot be written through ION's API"
                                     )
                                 }
                             }
                         }
                         if c.supplier_id.is_some()
+                            || c.ordered_at.is_some()
                             || c.description.is_some()
                             || !c.attributes.is_empty()
                         {
@@ -233,13 +240,7 @@ pub async fn apply(
                                 batch.push(line_changes(*ion_line_id, fields));
                             }
                         }
-                        batch.retain(|c| {
-                            c.part_id.is_some()
-                                || c.quantity.is_some()
-                                || c.cost.is_some()
-                                || c.description.is_some()
-                                || !c.attributes.is_empty()
-                        });
+                        batch.retain(|c| !c.is_empty());
                         if !batch.is_empty() {
                             ion.update_lines(p, &batch).await.map_err(|e| fail(e, id))?;
                         }
@@ -316,7 +317,9 @@ fn line_changes(id: i64, fields: &[LineField]) -> LineChanges {
             LineField::Quantity(q) => c.quantity = Some(*q),
             LineField::Cost(v) => c.cost = Some(*v),
             LineField::Description(d) => c.description = Some(d.clone().unwrap_or_default()),
-            LineField::EstimatedArrivalDate(_) => {}
+            LineField::EstimatedArrivalDate(d) => {
+                c.estimated_arrival_date = Some(d.map(ion::date_time))
+            }
             LineField::Attribute { key, value } => c
                 .attributes
                 .push(AttributeValue::new(key.clone(), value.clone())),
@@ -375,6 +378,7 @@ pub fn plain_create(plan: &PoPlan) -> Option<NewPurchaseOrder> {
     let Change::CreatePo {
         supplier: SupplierRef::Existing(supplier),
         description,
+        ordered_at,
         attributes,
         ..
     } = first
@@ -393,6 +397,7 @@ pub fn plain_create(plan: &PoPlan) -> Option<NewPurchaseOrder> {
     Some(NewPurchaseOrder {
         supplier_id: Some(*supplier),
         description: description.clone(),
+        ordered_at: ordered_at.map(ion::date_time),
         status,
         attributes: attrs(attributes),
         lines,

@@ -1,16 +1,17 @@
 //! ION purchase orders (the client's wire type) → the planner's [`IonPurchaseOrderState`].
 //!
-//! Dates: the ION client's PO fragment does not select `orderedAt`/`needDate`, nor the line
-//! fragment `estimatedArrivalDate`, and its update inputs cannot write them. Until it does,
-//! the state reports NetSuite's own values for them, so the planner plans no date change that
-//! apply could not perform (and that would otherwise be re-planned on every cycle). Dates are
-//! sent when a line is created.
+//! Dates: `orderedAt` (← NetSuite `trandate`) and each line's `estimatedArrivalDate`
+//! (← `expectedreceiptdate`) are read from ION as written, calendar dates at midnight UTC
+//! ([`crate::ion::date_time`]). The PO's `needDate` is not in ION's create or update inputs
+//! (ion.md §4.1), so nothing can write NetSuite's `duedate` there: the state reports NetSuite's
+//! own value for it, and the planner plans no change that apply could not perform (and that
+//! would otherwise be re-planned every cycle).
 
 use std::collections::BTreeMap;
 
 use super::model::{IonAttribute, IonLineState, IonPurchaseOrderState, NsPurchaseOrder};
 use super::status::IonStatus;
-use crate::ion::{Attribute, IonPurchaseOrder, PoStatus};
+use crate::ion::{Attribute, IonPurchaseOrder, PoStatus, date_of};
 
 /// `PoStatus` → `IonStatus` (both spell ION's enum).
 pub fn status_of(s: PoStatus) -> IonStatus {
@@ -50,19 +51,17 @@ fn attributes(list: &[Attribute]) -> BTreeMap<String, IonAttribute> {
         .collect()
 }
 
-/// The planner's view of `po`. `ns` supplies the dates ION's reads do not carry (module doc).
+/// The planner's view of `po`. `ns` supplies the PO's `needDate`, which ION's API cannot
+/// write (module doc).
 pub fn state_of(po: &IonPurchaseOrder, ns: Option<&NsPurchaseOrder>) -> IonPurchaseOrderState {
-    let ns_line = |id: Option<i64>| {
-        ns.and_then(|p| p.lines.iter().find(|l| Some(l.line_id) == id))
-            .and_then(|l| l.expected_receipt_date)
-    };
+    let date = |text: &Option<String>| text.as_deref().and_then(date_of);
     IonPurchaseOrderState {
         id: po.id,
         etag: po.etag.clone(),
         status: po.status.map(status_of),
         supplier_id: po.supplier_id,
         description: po.description.clone(),
-        ordered_at: ns.and_then(|p| p.tran_date),
+        ordered_at: date(&po.ordered_at),
         need_date: ns.and_then(|p| p.due_date),
         attributes: attributes(&po.attributes),
         lines: po
@@ -77,7 +76,7 @@ pub fn state_of(po: &IonPurchaseOrder, ns: Option<&NsPurchaseOrder>) -> IonPurch
                 cost: l.cost,
                 received_quantity: l.received_quantity.unwrap_or(0.0),
                 description: l.description.clone(),
-                estimated_arrival_date: ns_line(l.ns_line_id()),
+                estimated_arrival_date: date(&l.estimated_arrival_date),
                 attributes: attributes(&l.attributes),
             })
             .collect(),

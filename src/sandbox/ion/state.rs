@@ -156,6 +156,9 @@ pub struct PoRow {
     pub supplier_id: Option<i64>,
     pub currency_id: Option<i64>,
     pub description: Option<String>,
+    /// `orderedAt` as the client sent it (a `DateTime`); the PO's `needDate` and
+    /// `estimatedArrivalDate` are not in ION's PO inputs, so they stay null.
+    pub ordered_at: Option<String>,
     pub paid: bool,
     pub attributes: Vec<AttrRow>,
 }
@@ -527,6 +530,7 @@ impl State {
                 supplier_id,
                 currency_id: input["currencyId"].as_i64(),
                 description: input["description"].as_str().map(str::to_string),
+                ordered_at: input["orderedAt"].as_str().map(str::to_string),
                 paid: input["paid"].as_bool().unwrap_or(false),
                 attributes,
             },
@@ -570,6 +574,10 @@ impl State {
                 return invalid(format!("Supplier {s} does not exist"));
             }
             next.supplier_id = Some(s);
+        }
+        if let Some(d) = input.get("orderedAt") {
+            // Present and null clears it; absent leaves it.
+            next.ordered_at = d.as_str().map(str::to_string);
         }
         if let Some(d) = input.get("description").filter(|v| !v.is_null()) {
             next.description = d.as_str().map(str::to_string);
@@ -812,11 +820,12 @@ impl State {
         if let Some(d) = input["description"].as_str() {
             next.description = Some(d.into());
         }
-        if let Some(d) = input["needDate"].as_str() {
-            next.need_date = Some(d.into());
+        // Present and null clears a date; absent leaves it.
+        if let Some(d) = input.get("needDate") {
+            next.need_date = d.as_str().map(str::to_string);
         }
-        if let Some(d) = input["estimatedArrivalDate"].as_str() {
-            next.estimated_arrival_date = Some(d.into());
+        if let Some(d) = input.get("estimatedArrivalDate") {
+            next.estimated_arrival_date = d.as_str().map(str::to_string);
         }
         if let Some(p) = input["paid"].as_bool() {
             next.paid = p;
@@ -1104,7 +1113,7 @@ impl State {
                         "description": p.description,
                         "paid": p.paid,
                         "isOpen": open,
-                        "orderedAt": null,
+                        "orderedAt": p.ordered_at,
                         "needDate": null,
                         "estimatedArrivalDate": null,
                         "currencyId": p.currency_id,
@@ -1275,6 +1284,7 @@ impl State {
                     "status" => p.status.clone().into(),
                     "supplierId" => p.supplier_id.into(),
                     "description" => p.description.clone().into(),
+                    "orderedAt" => p.ordered_at.clone().into(),
                     "paid" => p.paid.into(),
                     "isOpen" => (!matches!(p.status.as_str(), "CANCELED" | "RECEIVED")).into(),
                     "currencyId" => p.currency_id.into(),
@@ -1297,6 +1307,8 @@ impl State {
                     "receivedQuantity" | "inventoryQuantity" => self.received_quantity(id).into(),
                     "description" => l.description.clone().into(),
                     "position" => l.position.into(),
+                    "needDate" => l.need_date.clone().into(),
+                    "estimatedArrivalDate" => l.estimated_arrival_date.clone().into(),
                     "paid" => l.paid.into(),
                     "attributes" => Self::attrs_json(&l.attributes, "purchaseOrderLineId", id),
                     _ => return None,

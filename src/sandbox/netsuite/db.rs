@@ -211,7 +211,9 @@ impl Db {
             .unwrap_or_default()
     }
 
-    fn date_epoch(&self, d: NaiveDate) -> i64 {
+    /// How a date column (`trandate`, `expectedreceiptdate`, …) stores `d`: epoch seconds of
+    /// midnight in the account's time zone.
+    pub fn date_epoch(&self, d: NaiveDate) -> i64 {
         sql::local_to_epoch(d.and_hms_opt(0, 0, 0).unwrap_or_default(), self.tz).unwrap_or(0)
     }
 
@@ -376,6 +378,8 @@ impl Db {
             "tranid",
             "approvalstatus",
             "location",
+            "trandate",
+            "duedate",
         ];
         if !allowed.contains(&field) {
             self.ensure_column("transaction", field)?;
@@ -390,7 +394,8 @@ impl Db {
         Ok(())
     }
 
-    /// Sets a line column (`quantity`, `rate`, `memo`, `item`, `custcol_*`, …) and bumps both
+    /// Sets a line column (`quantity`, `rate`, `memo`, `item`, `expectedreceiptdate` (see
+    /// [`Db::date_epoch`]), `custcol_*`, …) and bumps both
     /// modification dates.
     pub fn set_line(
         &mut self,
@@ -400,7 +405,14 @@ impl Db {
         value: Json,
         now: i64,
     ) -> Result<(), NsError> {
-        let allowed = ["quantity", "rate", "memo", "item", "isclosed"];
+        let allowed = [
+            "quantity",
+            "rate",
+            "memo",
+            "item",
+            "isclosed",
+            "expectedreceiptdate",
+        ];
         if !allowed.contains(&field) {
             self.ensure_column("transactionline", field)?;
         }

@@ -353,6 +353,12 @@ impl SimHandle {
         lock(&self.shared.db).create_po(&po, now).map_err(ns)
     }
 
+    /// The stored value of date `d` in a date column, for [`Self::set_po_field`] and
+    /// [`Self::set_line_field`] on `trandate`, `duedate` or `expectedreceiptdate`.
+    pub fn date_value(&self, d: chrono::NaiveDate) -> i64 {
+        lock(&self.shared.db).date_epoch(d)
+    }
+
     /// Sets a header field (`memo`, `status`, `entity`, `custbody_*`, …); bumps lastmodified.
     pub fn set_po_field(&self, po: i64, field: &str, value: Option<&str>) -> SimResult<()> {
         let now = self.shared.now_epoch();
