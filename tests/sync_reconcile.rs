@@ -102,10 +102,26 @@ async fn a_manual_ion_edit_is_kept_by_the_cycle_and_restored_by_the_full_reconci
     assert_eq!(s.ion_line(&ion, ns_line).unwrap()["quantity"], json!(4.0));
     assert_eq!(s.ion_lines(&ion).len(), 2);
 
+    // `status` shows when the full reconciliation ran and how it ended.
+    let report = engine.context().store.status().unwrap();
+    let run = report
+        .cycles
+        .iter()
+        .find(|c| c.loop_name == netsuite_ion_sync::sync::po_sync::RECONCILE_LOOP_NAME)
+        .expect("the full reconciliation is in status");
+    assert!(run.ok, "{run:?}");
+    assert!(run.summary.contains("1 applied"), "{}", run.summary);
+
     // And then it is in step: a second reconciliation writes nothing.
     s.ion.reset_counters();
     reconcile(&engine).await;
     assert_eq!(ion_writes(&s), 0, "{:?}", s.ion.request_counts());
+
+    // A dry run changes nothing, not even the report.
+    let before = engine.context().store.status().unwrap().cycles;
+    let dry = engine.reconcile_all(true).await.unwrap();
+    assert_eq!(dry.failed, 0);
+    assert_eq!(engine.context().store.status().unwrap().cycles, before);
 }
 
 #[tokio::test]

@@ -34,6 +34,9 @@ use crate::store::{Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Proble
 
 /// The loop name under which cycles are reported in `status`.
 pub const LOOP_NAME: &str = "netsuite_purchase_orders";
+
+/// The [`CycleReport`] name of the scheduled full reconciliation ([`Engine::reconcile_all`]).
+pub const RECONCILE_LOOP_NAME: &str = "full_reconcile";
 /// Store problem kind of a PO whose apply failed (retried with backoff).
 pub const APPLY_FAILED: &str = "apply_failed";
 /// Extra re-read behind the checkpoint, on top of the configured overlap, because the cursor is
@@ -333,9 +336,32 @@ impl Engine {
     /// nothing was received against in ION (ION keeps them ORDERED) are not re-sent a RECEIVED
     /// status every night. What this gives up: a manual ION edit of a PO that is finished in
     /// NetSuite is no longer reverted.
+    ///
+    /// Records a [`CycleReport`] under [`RECONCILE_LOOP_NAME`] (not in a dry run), so `status`
+    /// shows when the nightly run last happened and how it ended.
     pub async fn reconcile_all(&self, dry_run: bool) -> Result<CycleSummary> {
-        let opts = CycleOptions { dry_run };
+        let started = Utc::now();
         let mut sum = CycleSummary::default();
+        let result = self.reconcile_inner(dry_run, &mut sum).await;
+        if !dry_run {
+            let (ok, summary) = match &result {
+                Ok(()) => (sum.failed == 0, sum.to_string()),
+                Err(e) => (false, format!("{sum}; stopped: {e:#}")),
+            };
+            self.store().record_cycle(&CycleReport {
+                loop_name: RECONCILE_LOOP_NAME.into(),
+                started,
+                finished: Utc::now(),
+                ok,
+                summary,
+            })?;
+            self.store().write_status_snapshot()?;
+        }
+        result.map(|()| sum)
+    }
+
+    async fn reconcile_inner(&self, dry_run: bool, sum: &mut CycleSummary) -> Result<()> {
+        let opts = CycleOptions { dry_run };
         let ids: Vec<i64> = self
             .store()
             .po_links()?
@@ -351,17 +377,12 @@ impl Engine {
             let (open, finished): (Vec<PoHeader>, Vec<PoHeader>) = headers
                 .into_iter()
                 .partition(|h| super::status::still_open(&h.status));
-            self.process(open, true, opts, &mut sum).await?;
-            self.process(finished, false, opts, &mut sum).await?;
+            self.process(open, true, opts, sum).await?;
+            self.process(finished, false, opts, sum).await?;
         }
-        if !dry_run {
-            self.store().write_status_snapshot()?;
-        }
-        Ok(sum)
+        Ok(())
     }
 
-    /// Reads, plans and applies one batch of headers. `force`: ignore hash and backoff.
-    /// (`pub(crate)` for `backfill`, which feeds it its own pages.)
     /// Moves the PO checkpoint to `done` (the end of an applied page) if that is past `high`;
     /// never backwards, never in a dry run.
     fn advance_po_checkpoint(
@@ -387,6 +408,8 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads, plans and applies one batch of headers. `force`: ignore hash and backoff.
+    /// (`pub(crate)` for `backfill`, which feeds it its own pages.)
     pub(crate) async fn process(
         &self,
         headers: Vec<PoHeader>,
