@@ -155,7 +155,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs an async command on a fresh multi-threaded runtime.
-fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+pub(crate) fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -272,17 +272,7 @@ async fn run_daemon(config: &Config) -> ExitCode {
 }
 
 fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("netsuite-ion-sync: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    runtime.block_on(async {
+    block_on(async {
         let (engine, receipts) = match build_legs(config, po.is_none()).await {
             Ok(legs) => legs,
             Err(e) => {
@@ -426,10 +416,7 @@ async fn backfill(config: &Config, opts: crate::sync::backfill::BackfillOptions)
                     ok: false,
                     summary: message.into(),
                 };
-                if let Err(e) = store
-                    .record_cycle(&report)
-                    .and_then(|()| store.write_status_snapshot())
-                {
+                if let Err(e) = store.record_cycle(&report) {
                     tracing::warn!(error = %e, "cannot record the interrupted backfill");
                 }
             }

@@ -663,10 +663,13 @@ impl Store {
 
     // -- cycles and status ----------------------------------------------------------------------
 
+    /// Records the outcome of one loop's run and refreshes the status snapshot, so `status`
+    /// shows it even while this process holds the store.
     pub fn record_cycle(&self, report: &CycleReport) -> Result<(), StoreError> {
         self.cycles
             .insert(report.loop_name.as_bytes(), encode(report))?;
-        self.flush()
+        self.flush()?;
+        self.write_status_snapshot()
     }
 
     pub fn status(&self) -> Result<StatusReport, StoreError> {

@@ -74,24 +74,16 @@ const SETTLE: Duration = Duration::from_secs(60);
 /// configuration file.
 pub fn run(opts: SandboxOptions) -> ExitCode {
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("netsuite-ion-sync: cannot start the async runtime: {e}");
-            return ExitCode::from(crate::cli::EXIT_FAILURE);
+    crate::cli::block_on(async {
+        match sandbox(opts).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(crate::cli::EXIT_FAILURE),
+            Err(e) => {
+                eprintln!("netsuite-ion-sync sandbox: {e:#}");
+                ExitCode::from(crate::cli::EXIT_FAILURE)
+            }
         }
-    };
-    match runtime.block_on(sandbox(opts)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(crate::cli::EXIT_FAILURE),
-        Err(e) => {
-            eprintln!("netsuite-ion-sync sandbox: {e:#}");
-            ExitCode::from(crate::cli::EXIT_FAILURE)
-        }
-    }
+    })
 }
 
 /// The daemon's logs go to stderr at `warn` unless `RUST_LOG` says otherwise, so the tour on

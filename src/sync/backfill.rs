@@ -288,7 +288,6 @@ pub async fn run(
             ok,
             summary,
         })?;
-        store.write_status_snapshot()?;
     }
     result.map(|()| {
         info!(summary = %out, dry_run = opts.dry_run, "backfill done");

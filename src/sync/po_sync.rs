@@ -182,19 +182,7 @@ impl Engine {
         let mut sum = CycleSummary::default();
         let result = self.cycle_inner(opts, &mut sum).await;
         if !opts.dry_run {
-            let (ok, summary) = match &result {
-                Ok(()) => (sum.failed == 0, sum.to_string()),
-                Err(e) => (false, format!("{sum}; stopped: {e:#}")),
-            };
-            let report = CycleReport {
-                loop_name: LOOP_NAME.into(),
-                started,
-                finished: Utc::now(),
-                ok,
-                summary,
-            };
-            self.store().record_cycle(&report)?;
-            self.store().write_status_snapshot()?;
+            self.record_run(LOOP_NAME, started, &sum, &result)?;
         }
         match result {
             Ok(()) => {
@@ -344,20 +332,31 @@ impl Engine {
         let mut sum = CycleSummary::default();
         let result = self.reconcile_inner(dry_run, &mut sum).await;
         if !dry_run {
-            let (ok, summary) = match &result {
-                Ok(()) => (sum.failed == 0, sum.to_string()),
-                Err(e) => (false, format!("{sum}; stopped: {e:#}")),
-            };
-            self.store().record_cycle(&CycleReport {
-                loop_name: RECONCILE_LOOP_NAME.into(),
-                started,
-                finished: Utc::now(),
-                ok,
-                summary,
-            })?;
-            self.store().write_status_snapshot()?;
+            self.record_run(RECONCILE_LOOP_NAME, started, &sum, &result)?;
         }
         result.map(|()| sum)
+    }
+
+    /// Records a run of `loop_name` for `status`: ok when it finished with no failed PO.
+    fn record_run(
+        &self,
+        loop_name: &str,
+        started: DateTime<Utc>,
+        sum: &CycleSummary,
+        result: &Result<()>,
+    ) -> Result<()> {
+        let (ok, summary) = match result {
+            Ok(()) => (sum.failed == 0, sum.to_string()),
+            Err(e) => (false, format!("{sum}; stopped: {e:#}")),
+        };
+        self.store().record_cycle(&CycleReport {
+            loop_name: loop_name.into(),
+            started,
+            finished: Utc::now(),
+            ok,
+            summary,
+        })?;
+        Ok(())
     }
 
     async fn reconcile_inner(&self, dry_run: bool, sum: &mut CycleSummary) -> Result<()> {

@@ -231,11 +231,7 @@ impl ReceiptSync {
                 ok,
                 summary,
             };
-            if let Err(e) = self
-                .store
-                .record_cycle(&report)
-                .and_then(|()| self.store.write_status_snapshot())
-            {
+            if let Err(e) = self.store.record_cycle(&report) {
                 warn!(error = %e, "could not record the receipts cycle report");
             }
         }
