@@ -879,3 +879,24 @@ pub fn date_of(text: &str) -> Option<chrono::NaiveDate> {
         .ok()
         .or_else(|| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ion_dates_round_trip_whatever_offset_ion_answers_with() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(date_time(d), "2026-03-01T00:00:00Z");
+        for text in [
+            "2026-03-01T00:00:00Z",
+            "2026-03-01T00:00:00+00:00",
+            "2026-03-01T00:00:00.000000+00:00",
+            "2026-02-28T19:00:00-05:00",
+            "2026-03-01",
+        ] {
+            assert_eq!(date_of(text), Some(d), "{text}");
+        }
+        assert_eq!(date_of("1 March"), None);
+    }
+}

@@ -662,9 +662,9 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
     if !st.exists(kind, id) {
         return Ok(false);
     }
-    // A row's fields are computed only if a filter needs a plain column (not for relations or
-    // `or_`/`and_`), once, and attribute lists alone (filtering every PO by an attribute is the
-    // sync's lookup by Netsuite RecordID).
+    // A column is read the way an answer reads it (`Ctx::row_field`): a PO's or line's alone
+    // (filtering every PO by an attribute is the sync's lookup by Netsuite RecordID), other
+    // rows from one snapshot, taken only if a filter needs a plain column.
     let fields: OnceCell<Map<String, Value>> = OnceCell::new();
     for (key, cond) in filter {
         if cond.is_null() {
@@ -686,15 +686,15 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
                     }
                     hit
                 }
-                None => match if key == "attributes" {
-                    st.field(kind, id, key)
-                } else {
-                    fields
-                        .get_or_init(|| st.fields(kind, id).unwrap_or_default())
-                        .get(key)
-                        .cloned()
-                }
-                .as_ref()
+                None => match st
+                    .quick_field(kind, id, key)
+                    .or_else(|| {
+                        fields
+                            .get_or_init(|| st.fields(kind, id).unwrap_or_default())
+                            .get(key)
+                            .cloned()
+                    })
+                    .as_ref()
                 {
                     Some(Value::Array(rows)) => {
                         let mut hit = false;

@@ -1271,13 +1271,6 @@ impl State {
         }
     }
 
-    /// One field of a row: the same value as `fields(kind, id)[name]`, computed alone where
-    /// [`State::quick_field`] knows how.
-    pub fn field(&self, kind: Kind, id: i64, name: &str) -> Option<Value> {
-        self.quick_field(kind, id, name)
-            .or_else(|| self.fields(kind, id)?.remove(name))
-    }
-
     /// One field of a purchase order or line, computed alone; `None` for another kind, a
     /// missing row or a name not in [`PO_FIELDS`] / [`LINE_FIELDS`]. The definition of those rows'
     /// fields ([`State::fields`] collects them): answers select a few fields of many rows (a PO's
