@@ -94,6 +94,8 @@ struct Shared {
     client_apps: Mutex<BTreeMap<String, u64>>,
     /// Crash-test hook (see [`SimHandle::arm_crash_point`]).
     crash: Mutex<Option<CrashPoint>>,
+    /// Race-test hooks (see [`SimHandle::hold`]).
+    holds: Mutex<Vec<HoldRule>>,
     /// Documents already validated, by their text: a client sends the same few documents over
     /// and over, and re-validating each against the 500 KB schema made the simulator, not the
     /// client, the bottleneck of the benchmark. Invalid documents are not cached (each gets its
@@ -110,6 +112,40 @@ struct CrashPoint {
     remaining: u64,
     /// Notified once the point is reached.
     fired: Arc<tokio::sync::Notify>,
+}
+
+/// "Hold the n-th request of this operation until released" (see [`SimHandle::hold`]).
+struct HoldRule {
+    operation: String,
+    /// Requests of the operation still to let through before the held one.
+    pass: u64,
+    reached: Arc<tokio::sync::Notify>,
+    released: tokio::sync::watch::Receiver<bool>,
+}
+
+/// A held request (see [`SimHandle::hold`]). Dropping it releases the request, so a failing test
+/// never leaves a client hanging.
+pub struct Hold {
+    reached: Arc<tokio::sync::Notify>,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+impl Hold {
+    /// Resolves once the held request has arrived (and is waiting, unapplied).
+    pub async fn reached(&self) {
+        self.reached.notified().await
+    }
+
+    /// Lets the held request go on: it is applied and answered as usual.
+    pub fn release(&self) {
+        self.release.send_replace(true);
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -135,6 +171,7 @@ impl IonSim {
             busy_nanos: AtomicU64::new(0),
             client_apps: Mutex::new(BTreeMap::new()),
             crash: Mutex::new(None),
+            holds: Mutex::new(Vec::new()),
             validated: Mutex::new(HashMap::new()),
             config,
         });
@@ -315,6 +352,22 @@ impl SimHandle {
 
     pub fn disarm_crash_point(&self) {
         *lock(&self.shared.crash) = None;
+    }
+
+    /// Race-test hook: the `nth` (1-based, counted from now) request named `operation` waits,
+    /// unapplied, until [`Hold::release`]; [`Hold::reached`] tells when it arrived. Lets a test
+    /// put a client into an exact interleaving (say, a create in flight while a later lookup
+    /// runs) without sleeps.
+    pub fn hold(&self, operation: &str, nth: u64) -> Hold {
+        let reached = Arc::new(tokio::sync::Notify::new());
+        let (release, released) = tokio::sync::watch::channel(false);
+        lock(&self.shared.holds).push(HoldRule {
+            operation: operation.to_string(),
+            pass: nth.max(1) - 1,
+            reached: reached.clone(),
+            released,
+        });
+        Hold { reached, release }
     }
 
     // ----- inspection -----------------------------------------------------------------------
@@ -591,6 +644,10 @@ async fn graphql(
         Some(Fault::Timeout) => tokio::time::sleep(shared.faults.stall()).await,
         _ => {}
     }
+    if let Some(mut released) = held(&shared, &label) {
+        // Closed without a release only if the `Hold` is gone, which also means "go on".
+        let _ = released.wait_for(|r| *r).await;
+    }
     if crash_reached(&shared) {
         // Past the crash point: apply nothing more, answer never (the client is being killed).
         return std::future::pending().await;
@@ -625,6 +682,26 @@ async fn graphql(
         }
         _ => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
     }
+}
+
+/// Counts a request against the hold rules for its operation; the release signal to wait for
+/// if this is a held one (the rule is then used up).
+fn held(shared: &Shared, operation: &str) -> Option<tokio::sync::watch::Receiver<bool>> {
+    let mut holds = lock(&shared.holds);
+    let mut fired = None;
+    for (i, rule) in holds.iter_mut().enumerate() {
+        if rule.operation != operation {
+            continue;
+        }
+        if rule.pass > 0 {
+            rule.pass -= 1;
+        } else if fired.is_none() {
+            fired = Some(i);
+        }
+    }
+    let rule = holds.remove(fired?);
+    rule.reached.notify_one();
+    Some(rule.released)
 }
 
 /// Whether an armed crash point has already fired (every later request hangs unapplied).
