@@ -1,14 +1,19 @@
-//! Pages are pipelined (page k+1 is read and planned while page k is applied). These tests hold
-//! the invariants that must survive the overlap: a checkpoint moves only past applied pages, a
-//! run abandoned mid-way resumes without duplicates, and every page's POs land exactly once.
+//! Pages are pipelined (chunk k+1 is read and planned while chunk k is applied). These tests
+//! hold the invariants that must survive the overlap: a checkpoint moves only past applied
+//! chunks, a run abandoned mid-way resumes without duplicates, every page's POs land exactly
+//! once, and a PO read again mid-cycle waits for its first apply.
 
 mod sync_support;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use netsuite_ion_sync::store::{Checkpoint, Store};
 use netsuite_ion_sync::sync::CycleOptions;
 use sync_support::*;
+use tokio::sync::Notify;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 const POS: usize = 60;
 const PAGE: u32 = 10;
@@ -123,4 +128,95 @@ async fn many_pages_of_new_pos_share_suppliers_without_duplicates() {
     // A second cycle finds nothing to do: every page's hash was recorded.
     let again = cycle(&engine).await;
     assert_eq!(again.unchanged, POS, "{again}");
+}
+
+/// Notifies when the engine logs an event whose message contains `needle` (the test then knows
+/// the engine reached that point, without sleeping).
+struct LogSignal {
+    needle: &'static str,
+    seen: Arc<Notify>,
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogSignal {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Find(&'static str, bool);
+        impl tracing::field::Visit for Find {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "message" && format!("{v:?}").contains(self.0) {
+                    self.1 = true;
+                }
+            }
+        }
+        let mut find = Find(self.needle, false);
+        event.record(&mut find);
+        if find.1 {
+            self.seen.notify_one();
+        }
+    }
+}
+
+/// A PO edited while its create is still in flight comes back in a later page of the same
+/// cycle. Staging it then (ION lookup by Netsuite RecordID, plan) would find no ION PO and no
+/// link and create it a second time; the reader must wait for the first apply instead.
+/// (Single-threaded runtime: the log signal is installed for this thread only.)
+#[tokio::test]
+async fn a_po_read_again_mid_cycle_waits_for_its_first_apply() {
+    let s = Sims::default().await;
+    let vendor = s.vendor("Acme");
+    let item = s.part("P-1");
+    // Pages of 3: [A B C] [D E F] [G], and [G A] once A is edited.
+    let ids: Vec<i64> = (0..7)
+        .map(|_| s.po(vendor, "B", vec![line(item, 2.0)]))
+        .collect();
+    let a = ids[0];
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings();
+    settings.page_size = 3;
+    let engine = s.engine(dir.path(), settings);
+
+    let waiting = Arc::new(Notify::new());
+    let _log = tracing::subscriber::set_default(tracing_subscriber::registry().with(LogSignal {
+        needle: "still being applied",
+        seen: waiting.clone(),
+    }));
+    // Chunk 1 (A B C): its create is held. Chunk 2 (D E F): its lookup is held, so page 2 is
+    // read before A is edited. Lookup 3 is chunk 3's (G and A again).
+    let create = s.ion.hold("CreatePurchaseOrders", 1);
+    let lookup_2 = s.ion.hold("PurchaseOrdersByAttribute", 2);
+    let lookup_3 = s.ion.hold("PurchaseOrdersByAttribute", 3);
+    let drive = async {
+        tokio::join!(create.reached(), lookup_2.reached());
+        // A is edited now: it moves after every other PO in NetSuite's order (into page 3).
+        s.ns.advance(Duration::from_secs(60));
+        s.ns.set_po_field(a, "memo", Some("edited mid-run"))
+            .unwrap();
+        lookup_2.release();
+        tokio::select! {
+            _ = lookup_3.reached() => {
+                panic!("A was staged again while its first create was still unapplied")
+            }
+            _ = waiting.notified() => {}
+        }
+        create.release();
+        // Only now, with A linked, is A staged again: as an update.
+        lookup_3.reached().await;
+        lookup_3.release();
+    };
+    let (sum, ()) = tokio::join!(engine.po_cycle(CycleOptions::default()), drive);
+    let sum = sum.unwrap();
+    assert_eq!((sum.seen, sum.applied, sum.failed), (8, 8, 0), "{sum}");
+    for id in &ids {
+        s.ion_po(*id); // panics unless exactly one ION PO
+    }
+    assert_eq!(
+        s.ion
+            .ids(netsuite_ion_sync::sandbox::ion::Kind::PurchaseOrder)
+            .len(),
+        7
+    );
+    assert_eq!(
+        s.ion_po(a)["description"].as_str(),
+        Some("edited mid-run"),
+        "the second read of A was applied as an update"
+    );
 }

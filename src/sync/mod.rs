@@ -31,10 +31,11 @@
 //!
 //! The I/O layer (issue #5), which the daemon, `once`, `resync` and the tests drive:
 //! - [`context`]: both clients, the store and the settings, built from `Config`.
-//! - [`netsuite_read`]: a page of SuiteQL headers + batched lines, vendors, items → POs.
+//! - [`netsuite_read`]: a chunk of SuiteQL headers + batched lines, vendors, items → POs.
 //! - [`ion_read`]: ION POs → the planner's view of them.
 //! - [`apply`]: performs a plan through the ION client, threading fresh etags.
 //! - [`po_sync`]: the cycle ([`Engine`]): checkpoints, natural-key lookups, failure isolation.
+//! - [`pipeline`]: the cycle's pages in chunks, read and planned while earlier chunks apply.
 //! - [`backfill`]: `backfill --since DATE`, the initial import: the engine's path page by page
 //!   from a date, resumable, checkpointing forward only.
 
@@ -52,6 +53,7 @@ pub mod backfill;
 pub mod context;
 pub mod ion_read;
 pub mod netsuite_read;
+pub mod pipeline;
 pub mod po_sync;
 
 pub use context::{Context, SyncSettings};

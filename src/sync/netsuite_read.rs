@@ -1,7 +1,8 @@
 //! NetSuite rows (SuiteQL headers, lines, vendors, items) → the planner's [`NsPurchaseOrder`].
 //!
-//! One page of headers costs a handful of requests whatever its size: the lines, vendors and
-//! items of the whole page are read in batches (SPEC §8 "few API calls").
+//! One chunk of headers costs a handful of requests whatever its size: the lines, vendors and
+//! items of the whole chunk are read in batches (SPEC §8 "few API calls"), and vendors and
+//! items an earlier chunk of the cycle brought are not read again ([`ReadCache`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +24,19 @@ pub struct ReadPo {
     pub revisions: BTreeMap<i64, String>,
 }
 
+/// Vendors and items already read in this cycle. A cycle reads its POs in chunks (so the ION
+/// half of one chunk overlaps the reading of the next); with this, a later chunk asks NetSuite
+/// only for the vendors and items no earlier chunk brought, so chunking costs no extra requests.
+/// Scoped to one cycle: a vendor or item renamed meanwhile is read fresh by the next cycle.
+#[derive(Debug, Default)]
+pub struct ReadCache {
+    vendors: BTreeMap<i64, Vendor>,
+    items: BTreeMap<i64, Item>,
+    /// Ids asked for, found or not (an unknown id is not asked again in the same cycle).
+    asked_vendors: BTreeSet<i64>,
+    asked_items: BTreeSet<i64>,
+}
+
 /// Reads the lines, vendors and items of `headers` in batches and assembles the POs. A PO whose
 /// data cannot be understood is returned in the second list with the reason, so it is parked as
 /// an open problem instead of stopping the page.
@@ -30,25 +44,43 @@ pub async fn assemble(
     ns: &netsuite::Client,
     settings: &SyncSettings,
     headers: Vec<PoHeader>,
+    cache: &mut ReadCache,
 ) -> netsuite::Result<(Vec<ReadPo>, Vec<(PoHeader, String)>)> {
     if headers.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
     let ids: Vec<i64> = headers.iter().map(|h| h.id).collect();
-    let lines = ns.po_lines(&ids, &settings.line_fields()).await?;
-    let vendor_ids: BTreeSet<i64> = headers.iter().filter_map(|h| h.vendor_id).collect();
-    let item_ids: BTreeSet<i64> = lines.iter().filter_map(|l| l.item_id).collect();
-    let vendors = ns
-        .vendors(&vendor_ids.into_iter().collect::<Vec<_>>())
-        .await?;
-    let items = ns
-        .items(
-            &item_ids.into_iter().collect::<Vec<_>>(),
-            &settings.item_fields(),
-        )
-        .await?;
-    let vendors: BTreeMap<i64, Vendor> = vendors.into_iter().map(|v| (v.id, v)).collect();
-    let items: BTreeMap<i64, Item> = items.into_iter().map(|i| (i.id, i)).collect();
+    let vendor_ids: Vec<i64> = headers
+        .iter()
+        .filter_map(|h| h.vendor_id)
+        .filter(|v| !cache.asked_vendors.contains(v))
+        .collect::<BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    // The vendors do not depend on the lines: both are in flight together.
+    let line_fields = settings.line_fields();
+    let (lines, vendors) = tokio::join!(ns.po_lines(&ids, &line_fields), async {
+        match vendor_ids.is_empty() {
+            true => Ok(Vec::new()),
+            false => ns.vendors(&vendor_ids).await,
+        }
+    });
+    let (lines, vendors) = (lines?, vendors?);
+    cache.asked_vendors.extend(vendor_ids);
+    cache.vendors.extend(vendors.into_iter().map(|v| (v.id, v)));
+    let item_ids: Vec<i64> = lines
+        .iter()
+        .filter_map(|l| l.item_id)
+        .filter(|i| !cache.asked_items.contains(i))
+        .collect::<BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    if !item_ids.is_empty() {
+        let items = ns.items(&item_ids, &settings.item_fields()).await?;
+        cache.asked_items.extend(item_ids);
+        cache.items.extend(items.into_iter().map(|i| (i.id, i)));
+    }
+    let (vendors, items) = (&cache.vendors, &cache.items);
     let mut by_po: BTreeMap<i64, Vec<PoLine>> = BTreeMap::new();
     for l in lines {
         by_po.entry(l.po_id).or_default().push(l);
@@ -57,7 +89,7 @@ pub async fn assemble(
     let mut bad = Vec::new();
     for h in headers {
         let lines = by_po.remove(&h.id).unwrap_or_default();
-        match build(settings, &h, lines, &vendors, &items) {
+        match build(settings, &h, lines, vendors, items) {
             Ok(po) => good.push(po),
             Err(reason) => bad.push((h, reason)),
         }

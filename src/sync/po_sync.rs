@@ -25,7 +25,7 @@ use super::context::Context;
 use super::hash::content_hash;
 use super::ion_read::{pick, state_of};
 use super::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
-use super::netsuite_read::{ReadPo, assemble};
+use super::netsuite_read::{ReadCache, ReadPo, assemble};
 use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
@@ -115,7 +115,7 @@ impl std::fmt::Display for CycleSummary {
 }
 
 /// Outcome of one PO, merged into the summary.
-enum Outcome {
+pub(super) enum Outcome {
     Applied {
         problems: usize,
         plan: Option<PoPlan>,
@@ -128,7 +128,7 @@ enum Outcome {
 const CREATE_GROUP: usize = 25;
 
 /// A new PO planned as a plain create, waiting for its group.
-struct Prepared {
+pub(super) struct Prepared {
     w: Work,
     resolved: Resolved,
     plan: PoPlan,
@@ -136,19 +136,27 @@ struct Prepared {
 }
 
 /// What one apply task does.
-enum Job {
+pub(super) enum Job {
     One(Box<(Work, Vec<IonPurchaseOrder>, Resolved)>),
     Group(Vec<Prepared>),
 }
 
-/// A page read and planned by [`Engine::stage`], waiting for [`Engine::apply_staged`].
+/// A chunk read and planned by [`Engine::stage`], waiting to be applied.
 #[derive(Default)]
-struct Staged {
-    jobs: Vec<Job>,
+pub(super) struct Staged {
+    pub(super) jobs: Vec<Job>,
+}
+
+/// What earlier chunks of the same cycle already read: NetSuite vendors and items, and ION parts
+/// by number (found or not). Splitting a page into chunks then costs no extra lookups.
+#[derive(Default)]
+pub(super) struct StageCache {
+    reads: ReadCache,
+    parts: BTreeMap<String, Vec<ion::parts::Part>>,
 }
 
 /// One PO's work item: NetSuite's data, the link row, the stored problems.
-struct Work {
+pub(super) struct Work {
     read: ReadPo,
     link: Option<PoLink>,
     problems: Option<PoProblems>,
@@ -202,51 +210,15 @@ impl Engine {
             Some(c) => Some(PoCursor::new(c.at.clone(), c.id)?),
             None => None,
         };
-        let mut cursor = match &high {
+        let cursor = match &high {
             Some(c) => c.rewind(s.overlap + DST_GUARD),
             None => PoCursor::start(),
         };
         let mut seen: BTreeSet<i64> = BTreeSet::new();
-        // Pipelined: page k+1 is read and planned while page k is applied. Pages hold disjoint
-        // POs (keyset), the stages run one after another and so do the applies, and a page's
-        // checkpoint moves only once that page is applied, so a crash resumes exactly as
-        // without the overlap.
-        let mut applying: Option<(Staged, Option<PoCursor>)> = None;
-        loop {
-            let page = self
-                .ctx
-                .netsuite
-                .po_headers_page(&cursor, &s.body_fields(), s.page_size)
-                .await
-                .context("reading changed NetSuite POs")?;
-            let next = page.next_cursor();
-            seen.extend(page.headers.iter().map(|h| h.id));
-            let mut stage_sum = CycleSummary::default();
-            let previous = applying.take();
-            let (staged, applied) = tokio::join!(
-                self.stage(page.headers, false, opts, &mut stage_sum),
-                async {
-                    match previous {
-                        Some((st, done)) => {
-                            self.apply_staged(st, opts, sum).await?;
-                            self.advance_po_checkpoint(done, &mut high, opts)
-                        }
-                        None => Ok(()),
-                    }
-                }
-            );
-            applied?;
-            sum.absorb(stage_sum);
-            applying = Some((staged?, next.clone()));
-            match (page.has_more, next) {
-                (true, Some(n)) => cursor = n,
-                _ => break,
-            }
-        }
-        if let Some((st, done)) = applying.take() {
-            self.apply_staged(st, opts, sum).await?;
-            self.advance_po_checkpoint(done, &mut high, opts)?;
-        }
+        // Read, planned and applied as a pipeline (see `pipeline`): the checkpoint moves only
+        // past chunks that are fully applied.
+        self.run_pages(cursor, &mut high, opts, sum, &mut seen)
+            .await?;
 
         // POs with open problems are re-planned every cycle (a missing part may exist now),
         // wherever the cursor is.
@@ -384,7 +356,7 @@ impl Engine {
 
     /// Moves the PO checkpoint to `done` (the end of an applied page) if that is past `high`;
     /// never backwards, never in a dry run.
-    fn advance_po_checkpoint(
+    pub(super) fn advance_po_checkpoint(
         &self,
         done: Option<PoCursor>,
         high: &mut Option<PoCursor>,
@@ -416,19 +388,22 @@ impl Engine {
         opts: CycleOptions,
         sum: &mut CycleSummary,
     ) -> Result<()> {
-        let staged = self.stage(headers, force, opts, sum).await?;
+        let staged = self
+            .stage(headers, force, opts, sum, &mut StageCache::default())
+            .await?;
         self.apply_staged(staged, opts, sum).await
     }
 
     /// The reading half of [`Self::process`]: NetSuite lines, vendors and items, ION's copies
     /// by Netsuite RecordID, suppliers and parts, then the plans, grouped into apply jobs. Writes
     /// to ION only to create missing suppliers (under the supplier gate).
-    async fn stage(
+    pub(super) async fn stage(
         &self,
         headers: Vec<PoHeader>,
         force: bool,
         opts: CycleOptions,
         sum: &mut CycleSummary,
+        cache: &mut StageCache,
     ) -> Result<Staged> {
         if headers.is_empty() {
             return Ok(Staged::default());
@@ -436,9 +411,14 @@ impl Engine {
         sum.seen += headers.len();
         let started = std::time::Instant::now();
         let count = headers.len();
-        let (reads, bad) = assemble(&self.ctx.netsuite, &self.ctx.settings, headers)
-            .await
-            .context("reading NetSuite lines, vendors and items")?;
+        let (reads, bad) = assemble(
+            &self.ctx.netsuite,
+            &self.ctx.settings,
+            headers,
+            &mut cache.reads,
+        )
+        .await
+        .context("reading NetSuite lines, vendors and items")?;
         debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items");
         for (h, reason) in bad {
             warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
@@ -513,7 +493,7 @@ impl Engine {
         }
         debug!(elapsed = ?started.elapsed(), "looked up ION POs by Netsuite RecordID");
         let suppliers = self.resolve_suppliers(&work, opts.dry_run).await?;
-        let parts = self.resolve_parts(&work).await?;
+        let parts = self.resolve_parts(&work, &mut cache.parts).await?;
         debug!(elapsed = ?started.elapsed(), "resolved suppliers and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
@@ -579,31 +559,26 @@ impl Engine {
         }
         let started = std::time::Instant::now();
         let results: Vec<Vec<Result<Outcome>>> = futures_util::stream::iter(staged.jobs)
-            .map(|job| async move {
-                match job {
-                    Job::One(one) => {
-                        let (w, candidates, resolved) = *one;
-                        vec![self.sync_one(w, candidates, resolved, opts).await]
-                    }
-                    Job::Group(group) => self.create_group(group, opts).await,
-                }
-            })
+            .map(|job| self.run_job(job, opts))
             .buffer_unordered(self.ctx.settings.apply_concurrency.max(1))
             .collect()
             .await;
         debug!(elapsed = ?started.elapsed(), "applied");
-        let results = results.into_iter().flatten();
         for r in results {
-            match r? {
-                Outcome::Applied { problems, plan } => {
-                    sum.applied += 1;
-                    sum.problems += problems;
-                    sum.plans.extend(plan);
-                }
-                Outcome::Failed => sum.failed += 1,
-            }
+            tally(sum, r)?;
         }
         Ok(())
+    }
+
+    /// Runs one apply job: a PO alone, or a group of new POs created together.
+    pub(super) async fn run_job(&self, job: Job, opts: CycleOptions) -> Vec<Result<Outcome>> {
+        match job {
+            Job::One(one) => {
+                let (w, candidates, resolved) = *one;
+                vec![self.sync_one(w, candidates, resolved, opts).await]
+            }
+            Job::Group(group) => self.create_group(group, opts).await,
+        }
     }
 
     /// Vendor → supplier: the link table, else ION by name (one batched query), else created
@@ -701,30 +676,49 @@ impl Engine {
     }
 
     /// NetSuite item id → ION part id for every line of the batch: one `in` query per 50 part
-    /// numbers, not one per line.
-    async fn resolve_parts(&self, work: &[Work]) -> Result<BTreeMap<i64, Option<i64>>> {
+    /// numbers, not one per line, and only for numbers no earlier chunk of the cycle asked for
+    /// (`known`; a number not found stays not found until the next cycle re-checks it).
+    async fn resolve_parts(
+        &self,
+        work: &[Work],
+        known: &mut BTreeMap<String, Vec<ion::parts::Part>>,
+    ) -> Result<BTreeMap<i64, Option<i64>>> {
         let mut numbers: BTreeMap<i64, (String, Option<String>)> = BTreeMap::new();
         for w in work {
             for (item, n) in &w.read.part_numbers {
                 numbers.insert(*item, (n.clone(), w.read.revisions.get(item).cloned()));
             }
         }
-        if numbers.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let mut list: Vec<String> = numbers.values().map(|(n, _)| n.clone()).collect();
+        let mut list: Vec<String> = numbers
+            .values()
+            .map(|(n, _)| n.clone())
+            .filter(|n| !known.contains_key(n))
+            .collect();
         list.sort();
         list.dedup();
-        let parts = self
-            .ctx
-            .ion
-            .parts_by_number(&list)
-            .await
-            .context("looking up ION parts")?;
+        if !list.is_empty() {
+            let parts = self
+                .ctx
+                .ion
+                .parts_by_number(&list)
+                .await
+                .context("looking up ION parts")?;
+            for n in list {
+                known.insert(n, Vec::new());
+            }
+            for p in parts {
+                if let Some(revisions) = known.get_mut(&p.part_number) {
+                    revisions.push(p);
+                }
+            }
+        }
         Ok(numbers
             .into_iter()
             .map(|(item, (n, rev))| {
-                let p = ion::parts::pick_revision(&parts, &n, rev.as_deref()).map(|p| p.id);
+                let p = known
+                    .get(&n)
+                    .and_then(|parts| ion::parts::pick_revision(parts, &n, rev.as_deref()))
+                    .map(|p| p.id);
                 (item, p)
             })
             .collect())
@@ -1138,6 +1132,21 @@ impl Engine {
 
 /// When a failing PO may be retried: `poll × 2^(attempts−1)`, at most an hour after the last
 /// failure. `None` when the PO has no failure (re-planned every cycle).
+/// Adds one job's outcomes to the summary; a store failure (`Err`) stops the cycle.
+pub(super) fn tally(sum: &mut CycleSummary, results: Vec<Result<Outcome>>) -> Result<()> {
+    for r in results {
+        match r? {
+            Outcome::Applied { problems, plan } => {
+                sum.applied += 1;
+                sum.problems += problems;
+                sum.plans.extend(plan);
+            }
+            Outcome::Failed => sum.failed += 1,
+        }
+    }
+    Ok(())
+}
+
 fn retry_due(problems: Option<&PoProblems>, poll: std::time::Duration) -> Option<DateTime<Utc>> {
     let f = problems?.problems.iter().find(|p| p.kind == APPLY_FAILED)?;
     let factor = 1u32 << f.attempts.saturating_sub(1).min(16);
