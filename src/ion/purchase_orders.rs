@@ -6,6 +6,8 @@
 //! DRAFT (lines can only be added while DRAFT). Every write returns the row's fresh `_etag`, and line writes also
 //! return their PO's, so a sequence of writes needs no re-reads unless a conflict says so.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -401,19 +403,20 @@ struct NewLineStamp {
     purchase_order: Option<IdStamp>,
 }
 
-fn take<T: serde::de::DeserializeOwned>(
-    data: &mut Map<String, Value>,
-    field: &str,
-    inner: &str,
-) -> Result<T, Error> {
+/// A mutation answer by response key (`createPurchaseOrder`, or aliases `p0`, `p1`, … in a
+/// batch): the payload object, whose one selected field holds a `T`. Typed all the way down, so
+/// a batched answer is read without building (and dropping) a JSON tree.
+type Answers<T> = HashMap<String, Option<HashMap<String, Option<T>>>>;
+
+/// Takes `field.inner` out of an answer; a missing or null one is a decode error naming it.
+fn take<T>(data: &mut Answers<T>, field: &str, inner: &str) -> Result<T, Error> {
     let payload = data
         .remove(field)
         .ok_or_else(|| Error::Decode(format!("no `{field}` in answer")))?;
-    let value = payload.get(inner).cloned().unwrap_or(Value::Null);
-    if value.is_null() {
-        return Err(Error::Decode(format!("`{field}.{inner}` is null")));
-    }
-    serde_json::from_value(value).map_err(|e| Error::Decode(format!("{field}: {e}")))
+    payload
+        .and_then(|mut p| p.remove(inner))
+        .flatten()
+        .ok_or_else(|| Error::Decode(format!("`{field}.{inner}` is null")))
 }
 
 impl Client {
@@ -472,7 +475,7 @@ impl Client {
         new: &NewPurchaseOrder,
     ) -> Result<IonPurchaseOrder, Error> {
         let input = new_po_input(new);
-        let mut data: Map<String, Value> = self
+        let mut data: Answers<IonPurchaseOrder> = self
             .run(
                 "CreatePurchaseOrder",
                 documents::CREATE_PURCHASE_ORDER,
@@ -508,7 +511,7 @@ impl Client {
             for (k, new) in chunk.iter().enumerate() {
                 vars.insert(format!("i{k}"), new_po_input(new));
             }
-            let mut data: Map<String, Value> = self
+            let mut data: Answers<IdStamp> = self
                 .run(
                     "CreatePurchaseOrders",
                     &documents::create_purchase_orders(chunk.len()),
@@ -536,7 +539,7 @@ impl Client {
             for (k, (i, line)) in chunk.iter().enumerate() {
                 vars.insert(format!("i{k}"), new_line_input(pos[*i].id, line));
             }
-            let mut data: Map<String, Value> = self
+            let mut data: Answers<NewLineStamp> = self
                 .run(
                     "CreateNewPurchaseOrderLines",
                     &documents::create_new_lines(chunk.len()),
@@ -575,7 +578,7 @@ impl Client {
                     json!({"id": pos[*i].id, "etag": pos[*i].etag, "status": status}),
                 );
             }
-            let mut data: Map<String, Value> = self
+            let mut data: Answers<IdStamp> = self
                 .run(
                     "UpdatePurchaseOrders",
                     &documents::update_purchase_orders(chunk.len()),
@@ -670,7 +673,7 @@ impl Client {
         po: &mut IonPurchaseOrder,
         changes: &PurchaseOrderChanges,
     ) -> Result<(), Error> {
-        let mut data: Map<String, Value> = self
+        let mut data: Answers<IonPurchaseOrder> = self
             .run(
                 "UpdatePurchaseOrder",
                 documents::UPDATE_PURCHASE_ORDER,
