@@ -133,11 +133,11 @@ impl Client {
         &self,
         operation: &str,
         document: &str,
-        variables: serde_json::Value,
+        variables: impl serde::Serialize,
         replay: Replay,
     ) -> Result<T, Error> {
         self.inner
-            .execute(operation, document, variables, replay)
+            .execute(operation, document, &variables, replay)
             .await
     }
 }
@@ -241,14 +241,12 @@ pub(crate) async fn collect_pages<T: serde::de::DeserializeOwned>(
     loop {
         variables.insert("first".into(), LOOKUP_PAGE.into());
         variables.insert("after".into(), after.clone().into());
-        let mut data: serde_json::Map<String, serde_json::Value> = client
-            .run(operation, document, variables.clone().into(), Replay::Safe)
+        let mut data: std::collections::HashMap<String, Connection<T>> = client
+            .run(operation, document, &variables, Replay::Safe)
             .await?;
         let conn = data
             .remove(field)
             .ok_or_else(|| Error::Decode(format!("{operation}: no `{field}` in data")))?;
-        let conn: Connection<T> =
-            serde_json::from_value(conn).map_err(|e| Error::Decode(format!("{operation}: {e}")))?;
         out.extend(conn.edges.into_iter().filter_map(|e| e.node));
         match (conn.page_info.has_next_page, conn.page_info.end_cursor) {
             (true, Some(cursor)) if after.as_deref() != Some(cursor.as_str()) => {

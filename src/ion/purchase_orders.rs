@@ -262,10 +262,6 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>)
     }
 }
 
-fn create_attributes(attrs: &[AttributeValue]) -> Value {
-    json!(attrs)
-}
-
 /// Nested attribute input for updates: each needs an etag; an existing value's own `Etag`, or
 /// for a first-time value the parent's `_etag` (unverified guess, reference §5.2).
 fn nested_attributes(attrs: &[AttributeValue], current: &[Attribute], parent_etag: &str) -> Value {
@@ -283,38 +279,84 @@ fn nested_attributes(attrs: &[AttributeValue], current: &[Attribute], parent_eta
     )
 }
 
-/// A PO's create input: always DRAFT (lines can only be added then; the caller moves it on).
-fn new_po_input(new: &NewPurchaseOrder) -> Value {
-    let mut input = Map::new();
-    input.insert("status".into(), json!(PoStatus::Draft));
-    put(&mut input, "supplierId", new.supplier_id);
-    put(&mut input, "currencyId", new.currency_id);
-    put(&mut input, "description", new.description.clone());
-    put(&mut input, "orderedAt", new.ordered_at.clone());
-    if !new.attributes.is_empty() {
-        input.insert("attributes".into(), create_attributes(&new.attributes));
-    }
-    Value::Object(input)
+/// `CreatePurchaseOrderInput`, serialised straight from the caller's data (creates are the bulk
+/// of a first sync; no JSON tree is built for them). Absent fields are left out, not null.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewPoInput<'a> {
+    status: PoStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ordered_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[AttributeValue]>::is_empty")]
+    attributes: &'a [AttributeValue],
 }
 
-fn new_line_input(po_id: i64, line: &NewLine) -> Value {
-    let mut m = Map::new();
-    m.insert("purchaseOrderId".into(), po_id.into());
-    m.insert("quantity".into(), line.quantity.into());
-    put(&mut m, "partId", line.part_id);
-    put(&mut m, "cost", line.cost);
-    put(&mut m, "description", line.description.clone());
-    put(&mut m, "position", line.position);
-    put(&mut m, "needDate", line.need_date.clone());
-    put(
-        &mut m,
-        "estimatedArrivalDate",
-        line.estimated_arrival_date.clone(),
-    );
-    if !line.attributes.is_empty() {
-        m.insert("attributes".into(), create_attributes(&line.attributes));
+/// `CreatePurchaseOrderLineInput`, like [`NewPoInput`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewLineInput<'a> {
+    purchase_order_id: i64,
+    quantity: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    need_date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimated_arrival_date: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[AttributeValue]>::is_empty")]
+    attributes: &'a [AttributeValue],
+}
+
+/// A PO's create input: always DRAFT (lines can only be added then; the caller moves it on).
+fn new_po_input(new: &NewPurchaseOrder) -> NewPoInput<'_> {
+    NewPoInput {
+        status: PoStatus::Draft,
+        supplier_id: new.supplier_id,
+        currency_id: new.currency_id,
+        description: new.description.as_deref(),
+        ordered_at: new.ordered_at.as_deref(),
+        attributes: &new.attributes,
     }
-    Value::Object(m)
+}
+
+fn new_line_input(po_id: i64, line: &NewLine) -> NewLineInput<'_> {
+    NewLineInput {
+        purchase_order_id: po_id,
+        quantity: line.quantity,
+        part_id: line.part_id,
+        cost: line.cost,
+        description: line.description.as_deref(),
+        position: line.position,
+        need_date: line.need_date.as_deref(),
+        estimated_arrival_date: line.estimated_arrival_date.as_deref(),
+        attributes: &line.attributes,
+    }
+}
+
+/// Variables `$i0`, `$i1`, … of an aliased batch, serialised as a map without building one.
+struct Indexed<T>(Vec<T>);
+
+impl<T: Serialize> Serialize for Indexed<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0.iter().enumerate() {
+            map.serialize_entry(&format_args!("i{k}"), v)?;
+        }
+        map.end()
+    }
 }
 
 fn line_update_input(line: &IonPurchaseOrderLine, c: &LineChanges) -> Value {
@@ -507,15 +549,12 @@ impl Client {
     ) -> Result<Vec<CreatedPurchaseOrder>, Error> {
         let mut pos: Vec<CreatedPurchaseOrder> = Vec::with_capacity(news.len());
         for chunk in news.chunks(MAX_BATCH) {
-            let mut vars = Map::new();
-            for (k, new) in chunk.iter().enumerate() {
-                vars.insert(format!("i{k}"), new_po_input(new));
-            }
+            let vars = Indexed(chunk.iter().map(new_po_input).collect());
             let mut data: Answers<IdStamp> = self
                 .run(
                     "CreatePurchaseOrders",
                     &documents::create_purchase_orders(chunk.len()),
-                    Value::Object(vars),
+                    vars,
                     Replay::OnlyIfNotApplied,
                 )
                 .await?;
@@ -535,15 +574,17 @@ impl Client {
             .flat_map(|(i, n)| n.lines.iter().map(move |l| (i, l)))
             .collect();
         for chunk in lines.chunks(MAX_BATCH) {
-            let mut vars = Map::new();
-            for (k, (i, line)) in chunk.iter().enumerate() {
-                vars.insert(format!("i{k}"), new_line_input(pos[*i].id, line));
-            }
+            let vars = Indexed(
+                chunk
+                    .iter()
+                    .map(|(i, line)| new_line_input(pos[*i].id, line))
+                    .collect(),
+            );
             let mut data: Answers<NewLineStamp> = self
                 .run(
                     "CreateNewPurchaseOrderLines",
                     &documents::create_new_lines(chunk.len()),
-                    Value::Object(vars),
+                    vars,
                     Replay::OnlyIfNotApplied,
                 )
                 .await?;
@@ -608,15 +649,12 @@ impl Client {
         lines: &[NewLine],
     ) -> Result<(), Error> {
         for chunk in lines.chunks(MAX_BATCH) {
-            let mut vars = Map::new();
-            for (k, line) in chunk.iter().enumerate() {
-                vars.insert(format!("i{k}"), new_line_input(po.id, line));
-            }
+            let vars = Indexed(chunk.iter().map(|l| new_line_input(po.id, l)).collect());
             let data: Map<String, Value> = self
                 .run(
                     "CreatePurchaseOrderLines",
                     &documents::create_lines(chunk.len()),
-                    Value::Object(vars),
+                    vars,
                     Replay::OnlyIfNotApplied,
                 )
                 .await?;

@@ -84,19 +84,26 @@ impl Transport {
 
     /// Sends `document` (operation `operation`) and decodes `data` into `T`, retrying transient
     /// failures within the backoff policy.
-    pub(crate) async fn execute<T: DeserializeOwned>(
+    pub(crate) async fn execute<T: DeserializeOwned, V: serde::Serialize>(
         &self,
         operation: &str,
         document: &str,
-        variables: serde_json::Value,
+        variables: &V,
         replay: Replay,
     ) -> Result<T, Error> {
-        // Serialised once; a retry re-sends the same bytes.
-        let body = serde_json::to_vec(&serde_json::json!({
-            "query": document,
-            "variables": variables,
-            "operationName": operation,
-        }))
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a, V> {
+            query: &'a str,
+            variables: &'a V,
+            operation_name: &'a str,
+        }
+        // Serialised once, straight from the caller's types; a retry re-sends the same bytes.
+        let body = serde_json::to_vec(&Body {
+            query: document,
+            variables,
+            operation_name: operation,
+        })
         .map_err(|e| Error::Decode(format!("{operation}: encoding the request: {e}")))?;
         let mut attempt = 0u32;
         loop {
