@@ -1,10 +1,12 @@
 //! ION simulator: an axum server on `127.0.0.1:0` speaking ION's token endpoint and GraphQL API.
 //!
 //! Faithful to the schema, not to our client: every document is validated against
-//! `ion-schema.graphql` (invalid → HTTP 400 with graphql-js-style validation messages, as
-//! graphene's HTTP layer answers), then executed against in-memory state ([`state`]) by a
-//! generic executor ([`exec`]). Root fields that are valid but not simulated answer a GraphQL
-//! error naming them. Faults and latency come from the shared seeded injector.
+//! `ion-schema.graphql` by apollo-compiler (invalid → HTTP 400 with graphql-js-style validation
+//! messages, as graphene's HTTP layer answers), then executed against in-memory state ([`state`])
+//! by the simulator's own executor ([`exec`]: it walks the validated operation and writes the
+//! JSON answer directly; variables are coerced by apollo-compiler). Root fields that are valid
+//! but not simulated answer a GraphQL error naming them. Faults and latency come from the shared
+//! seeded injector.
 //!
 //! Simulated root fields: queries `me`, `purchaseOrder(s)`, `purchaseOrderLine(s)`,
 //! `supplier(s)`, `part(s)`, `receipt(s)`, `receiptItems`; mutations `create/update/delete

@@ -1,0 +1,804 @@
+//! The GraphQL half of the executor: walks the chosen operation of a validated document and
+//! writes the JSON answer straight into a byte buffer, asking [`Ctx`] for one field at a time.
+//!
+//! What it does, as the spec (and graphql-js) does it: variables are coerced by apollo-compiler
+//! ([`coerce_variable_values`], so a bad or missing variable is a request error with apollo's
+//! message); fields are collected per object (aliases, merging of one response key selected
+//! twice, named and inline fragments with type conditions, `@skip`/`@include`); arguments come
+//! from literals and variables with the schema's defaults; `__typename` answers anywhere; mutation
+//! root fields run one after another, each one's selection completed before the next starts.
+//! A field error is recorded with its message, path and location, the field answers null, and a
+//! null in a non-null position propagates to the nearest nullable parent: the parent's partial
+//! output is cut back to where it started and replaced by `null`.
+//!
+//! Why not apollo's executor: it builds a `JsonValue` tree per answer through boxed trait objects,
+//! coerces arguments through JSON maps and looks each field up in the schema again; that machinery
+//! was most of the simulator's time under its lock (and so a bottleneck of the benchmark).
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
+use apollo_compiler::ast::{Type, Value as Lit};
+use apollo_compiler::executable::{DirectiveList, Field, Selection};
+use apollo_compiler::parser::LineColumn;
+use apollo_compiler::request::coerce_variable_values;
+use apollo_compiler::response::serde_json_bytes::ByteString;
+use apollo_compiler::response::{JsonMap, JsonValue};
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{ExecutableDocument, Name, Node};
+use serde_json::{Map, Number, Value, json};
+
+use super::{Ctx, FieldError, Val};
+use crate::ion::schema::SCHEMA;
+use crate::sandbox::ion::state::Kind;
+
+/// Executes the operation `operation_name` of `document`; the answer as JSON text.
+pub(super) fn run(
+    ctx: &Ctx<'_>,
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    variables: &Map<String, Value>,
+) -> String {
+    let operation = match document.operations.get(operation_name) {
+        Ok(op) => op,
+        Err(e) => return request_error(e.message()),
+    };
+    let mut raw = JsonMap::new();
+    for (k, v) in variables {
+        raw.insert(k.as_str(), to_bytes_json(v));
+    }
+    let coerced = match coerce_variable_values(&SCHEMA, operation, &raw) {
+        Ok(c) => c,
+        Err(e) => return request_error(e.message()),
+    };
+    let vars = coerced
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), from_bytes_json(v)))
+        .collect();
+    let root = if operation.operation_type.is_mutation() {
+        Obj::Mutation
+    } else {
+        Obj::Query
+    };
+    let mut w = Walker {
+        ctx,
+        doc: document,
+        vars,
+        errors: Vec::new(),
+        out: Vec::with_capacity(4096),
+    };
+    w.out.extend_from_slice(b"{\"data\":");
+    let mark = w.out.len();
+    let sets = [&operation.selection_set.selections[..]];
+    if w.object(None, &root, operation.object_type().as_str(), &sets)
+        .is_err()
+    {
+        w.out.truncate(mark);
+        w.out.extend_from_slice(b"null");
+    }
+    if !w.errors.is_empty() {
+        w.out.extend_from_slice(b",\"errors\":");
+        let errors: Vec<Value> = w.errors.iter().map(FieldErrorAt::to_json).collect();
+        write_json(&mut w.out, &Value::Array(errors));
+    }
+    w.out.push(b'}');
+    String::from_utf8(w.out).unwrap_or_else(request_error)
+}
+
+fn request_error(message: impl std::fmt::Display) -> String {
+    json!({"errors": [{"message": message.to_string()}]}).to_string()
+}
+
+fn write_json(out: &mut Vec<u8>, v: &Value) {
+    // Writing to a Vec cannot fail, and a `Value` always serialises.
+    let _ = serde_json::to_writer(out, v);
+}
+
+fn to_bytes_json(v: &Value) -> JsonValue {
+    match v {
+        Value::Null => JsonValue::Null,
+        Value::Bool(b) => JsonValue::Bool(*b),
+        Value::Number(n) => JsonValue::Number(n.clone()),
+        Value::String(s) => JsonValue::String(s.as_str().into()),
+        Value::Array(a) => JsonValue::Array(a.iter().map(to_bytes_json).collect()),
+        Value::Object(m) => {
+            let mut out = JsonMap::new();
+            for (k, v) in m {
+                out.insert(k.as_str(), to_bytes_json(v));
+            }
+            JsonValue::Object(out)
+        }
+    }
+}
+
+fn from_bytes_json(v: &JsonValue) -> Value {
+    match v {
+        JsonValue::Null => Value::Null,
+        JsonValue::Bool(b) => Value::Bool(*b),
+        JsonValue::Number(n) => Value::Number(n.clone()),
+        JsonValue::String(s) => Value::String(s.as_str().to_string()),
+        JsonValue::Array(a) => Value::Array(a.iter().map(from_bytes_json).collect()),
+        JsonValue::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v): (&ByteString, &JsonValue)| {
+                    (k.as_str().to_string(), from_bytes_json(v))
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A field error below this point must null the nearest nullable parent.
+struct Propagate;
+
+type Done = Result<(), Propagate>;
+
+/// One step of a response path, linked to its parent on the stack (built only on errors).
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+struct Link<'a> {
+    step: Step<'a>,
+    up: Path<'a>,
+}
+
+type Path<'a> = Option<&'a Link<'a>>;
+
+struct FieldErrorAt {
+    message: String,
+    conflict: bool,
+    location: Option<LineColumn>,
+    path: Vec<Value>,
+}
+
+impl FieldErrorAt {
+    fn to_json(&self) -> Value {
+        let mut e = Map::new();
+        e.insert("message".into(), self.message.clone().into());
+        if let Some(l) = &self.location {
+            e.insert(
+                "locations".into(),
+                json!([{"line": l.line, "column": l.column}]),
+            );
+        }
+        e.insert("path".into(), Value::Array(self.path.clone()));
+        if self.conflict {
+            // ION's etag failures carry this code; apollo's field errors had no extensions.
+            e.insert("extensions".into(), json!({"code": "CONFLICT"}));
+        }
+        Value::Object(e)
+    }
+}
+
+/// The object whose fields are being completed.
+enum Obj<'v> {
+    Query,
+    Mutation,
+    /// A row. Its fields are read when selected: mutations run one root field at a time and
+    /// each one's selection completes before the next starts, so what a write's answer shows
+    /// is the state right after that write. Fields [`State::quick_field`] does not cover come
+    /// from one [`State::fields`] snapshot, taken at the first such field.
+    ///
+    /// [`State::quick_field`]: crate::sandbox::ion::state::State::quick_field
+    /// [`State::fields`]: crate::sandbox::ion::state::State::fields
+    Row(Kind, i64, OnceCell<Option<Map<String, Value>>>),
+    /// A payload, connection, edge or page info built by a resolver.
+    Map(&'v BTreeMap<String, Val>),
+    /// A JSON object standing for an object (attribute rows, org settings).
+    Json(&'v Map<String, Value>),
+}
+
+/// What a field resolved to: built by a resolver, or a part of the parent object.
+enum Got<'v> {
+    Owned(Val),
+    Val(&'v Val),
+    Json(&'v Value),
+}
+
+/// The fields selected under one response key, in selection order (more than one when the same
+/// key is selected twice: their sub-selections merge).
+struct Group<'d> {
+    key: &'d str,
+    first: &'d Field,
+    more: Vec<&'d Field>,
+}
+
+struct Walker<'c, 's, 'd> {
+    ctx: &'c Ctx<'s>,
+    doc: &'d Valid<ExecutableDocument>,
+    /// Coerced variable values (defaults applied).
+    vars: Map<String, Value>,
+    errors: Vec<FieldErrorAt>,
+    out: Vec<u8>,
+}
+
+impl<'d> Walker<'_, '_, 'd> {
+    /// Writes the object `obj` of type `ty` with the fields of `sets` (the selection sets of one
+    /// field, or of the operation).
+    fn object(
+        &mut self,
+        path: Path<'_>,
+        obj: &Obj<'_>,
+        ty: &str,
+        sets: &[&'d [Selection]],
+    ) -> Done {
+        let mut groups = Vec::new();
+        let mut visited = Vec::new();
+        for set in sets {
+            self.collect(ty, set, &mut groups, &mut visited);
+        }
+        self.out.push(b'{');
+        for (i, g) in groups.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.push(b'"');
+            self.out.extend_from_slice(g.key.as_bytes());
+            self.out.extend_from_slice(b"\":");
+            let link = Link {
+                step: Step::Key(g.key),
+                up: path,
+            };
+            let mark = self.out.len();
+            if self.field(Some(&link), obj, ty, g).is_err() {
+                if g.first.ty().is_non_null() {
+                    return Err(Propagate);
+                }
+                self.out.truncate(mark);
+                self.out.extend_from_slice(b"null");
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    /// CollectFields: groups the selected fields by response key, through fragments whose type
+    /// condition applies to `ty`, leaving out what `@skip`/`@include` exclude.
+    fn collect(
+        &self,
+        ty: &str,
+        selections: &'d [Selection],
+        groups: &mut Vec<Group<'d>>,
+        visited: &mut Vec<&'d Name>,
+    ) {
+        for selection in selections {
+            if !self.included(selection.directives()) {
+                continue;
+            }
+            match selection {
+                Selection::Field(f) => {
+                    let f: &'d Field = f;
+                    let key = f.response_key().as_str();
+                    match groups.iter_mut().find(|g| g.key == key) {
+                        Some(g) => g.more.push(f),
+                        None => groups.push(Group {
+                            key,
+                            first: f,
+                            more: Vec::new(),
+                        }),
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    if visited.contains(&&spread.fragment_name) {
+                        continue;
+                    }
+                    visited.push(&spread.fragment_name);
+                    let Some(fragment) = self.doc.fragments.get(&spread.fragment_name) else {
+                        continue;
+                    };
+                    if applies(ty, fragment.type_condition()) {
+                        self.collect(ty, &fragment.selection_set.selections, groups, visited);
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    if inline
+                        .type_condition
+                        .as_ref()
+                        .is_none_or(|condition| applies(ty, condition))
+                    {
+                        self.collect(ty, &inline.selection_set.selections, groups, visited);
+                    }
+                }
+            }
+        }
+    }
+
+    fn included(&self, directives: &DirectiveList) -> bool {
+        directives.is_empty()
+            || (!self.if_argument(directives, "skip").unwrap_or(false)
+                && self.if_argument(directives, "include").unwrap_or(true))
+    }
+
+    fn if_argument(&self, directives: &DirectiveList, name: &str) -> Option<bool> {
+        match directives
+            .get(name)?
+            .specified_argument_by_name("if")?
+            .as_ref()
+        {
+            Lit::Boolean(b) => Some(*b),
+            Lit::Variable(v) => self.vars.get(v.as_str())?.as_bool(),
+            _ => None,
+        }
+    }
+
+    /// Resolves and writes one response key of `obj` (of type `ty`).
+    fn field(&mut self, path: Path<'_>, obj: &Obj<'_>, ty: &str, g: &Group<'d>) -> Done {
+        let f = g.first;
+        let name = f.name.as_str();
+        if name == "__typename" {
+            write_json(&mut self.out, &Value::String(ty.to_string()));
+            return Ok(());
+        }
+        let args = self.arguments(path, f)?;
+        let ctx = self.ctx;
+        let got = match obj {
+            Obj::Query if name == "__schema" || name == "__type" => Err(FieldError {
+                message: "schema introspection is disabled".into(),
+                conflict: false,
+            }),
+            Obj::Query => ctx.query(name, &args).map(Got::Owned),
+            Obj::Mutation => ctx.mutate(name, &args).map(Got::Owned),
+            Obj::Row(kind, id, fields) => ctx
+                .row_field(*kind, *id, fields, name, &args)
+                .map(Got::Owned),
+            Obj::Map(m) => m
+                .get(name)
+                .map(Got::Val)
+                .ok_or_else(|| not_simulated(ty, name)),
+            Obj::Json(m) => m
+                .get(name)
+                .map(Got::Json)
+                .ok_or_else(|| not_simulated(ty, name)),
+        };
+        match got {
+            Ok(Got::Owned(v)) => self.complete(path, f.ty(), &v, g),
+            Ok(Got::Val(v)) => self.complete(path, f.ty(), v, g),
+            Ok(Got::Json(v)) => self.json(path, f.ty(), v, g),
+            Err(e) => {
+                self.record(path, f, e.message, e.conflict);
+                Err(Propagate)
+            }
+        }
+    }
+
+    /// CompleteValue for a resolver's value.
+    fn complete(&mut self, path: Path<'_>, ty: &Type, v: &Val, g: &Group<'d>) -> Done {
+        match v {
+            Val::Null => self.null(path, ty, g),
+            Val::Leaf(j) => self.json(path, ty, j, g),
+            Val::List(items) => {
+                let Some(item_ty) = list_item(ty) else {
+                    return self.fail(path, g, format!("Non-list type {ty} resolved to a list"));
+                };
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    let link = Link {
+                        step: Step::Index(i),
+                        up: path,
+                    };
+                    let mark = self.out.len();
+                    if self.complete(Some(&link), item_ty, item, g).is_err() {
+                        if item_ty.is_non_null() {
+                            return Err(Propagate);
+                        }
+                        self.out.truncate(mark);
+                        self.out.extend_from_slice(b"null");
+                    }
+                }
+                self.out.push(b']');
+                Ok(())
+            }
+            Val::Row(kind, id) => {
+                if !self.ctx.exists(*kind, *id) {
+                    return self.null(path, ty, g);
+                }
+                let name = kind.type_name();
+                self.check_object(path, ty, name, g)?;
+                self.sub_object(path, &Obj::Row(*kind, *id, OnceCell::new()), name, g)
+            }
+            Val::Map(m) => {
+                let name = self.declared_object(path, ty, g)?;
+                self.sub_object(path, &Obj::Map(m), name, g)
+            }
+        }
+    }
+
+    /// CompleteValue for JSON: a scalar or enum as it is; an object or a list of objects where
+    /// the schema says so (attribute rows, org settings).
+    fn json(&mut self, path: Path<'_>, ty: &Type, j: &Value, g: &Group<'d>) -> Done {
+        if j.is_null() {
+            return self.null(path, ty, g);
+        }
+        let name = match ty {
+            Type::List(item_ty) | Type::NonNullList(item_ty) => {
+                let Value::Array(items) = j else {
+                    return self.fail(path, g, format!("list type {ty} resolved to an object"));
+                };
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    let link = Link {
+                        step: Step::Index(i),
+                        up: path,
+                    };
+                    let mark = self.out.len();
+                    if self.json(Some(&link), item_ty, item, g).is_err() {
+                        if item_ty.is_non_null() {
+                            return Err(Propagate);
+                        }
+                        self.out.truncate(mark);
+                        self.out.extend_from_slice(b"null");
+                    }
+                }
+                self.out.push(b']');
+                return Ok(());
+            }
+            Type::Named(name) | Type::NonNullNamed(name) => name,
+        };
+        // Result coercion of leaves (as apollo-compiler checks it): a value of the wrong type is
+        // a field error, not a silently wrong answer.
+        let ok = match name.as_str() {
+            "Int" => j.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+            "Float" => j.is_f64(),
+            "String" => j.is_string(),
+            "Boolean" => j.is_boolean(),
+            "ID" => j.is_string() || j.is_i64(),
+            _ => match SCHEMA.types.get(name) {
+                // Custom scalars take any JSON (ScalarValue holds lists and objects too).
+                Some(ExtendedType::Scalar(_)) => true,
+                Some(ExtendedType::Enum(e)) => j.as_str().is_some_and(|s| e.values.contains_key(s)),
+                Some(ExtendedType::Object(_)) => {
+                    return match j {
+                        Value::Object(m) => self.sub_object(path, &Obj::Json(m), name, g),
+                        Value::Array(_) => {
+                            self.fail(path, g, format!("Non-list type {ty} resolved to a list"))
+                        }
+                        _ => self.fail(
+                            path,
+                            g,
+                            format!(
+                                "resolver returned a leaf value but expected an object for type {name}"
+                            ),
+                        ),
+                    };
+                }
+                _ => {
+                    return self.fail(
+                        path,
+                        g,
+                        format!("ION simulator: cannot answer a value of type {ty}"),
+                    );
+                }
+            },
+        };
+        if !ok {
+            return self.fail(path, g, format!("resolver returned {j}, expected {name}"));
+        }
+        write_json(&mut self.out, j);
+        Ok(())
+    }
+
+    /// Writes an object value with the merged sub-selections of the group's fields.
+    fn sub_object(&mut self, path: Path<'_>, obj: &Obj<'_>, ty: &str, g: &Group<'d>) -> Done {
+        if g.more.is_empty() {
+            self.object(path, obj, ty, &[&g.first.selection_set.selections[..]])
+        } else {
+            let sets: Vec<&'d [Selection]> = std::iter::once(g.first)
+                .chain(g.more.iter().copied())
+                .map(|f| &f.selection_set.selections[..])
+                .collect();
+            self.object(path, obj, ty, &sets)
+        }
+    }
+
+    /// A row of type `actual` may stand where `ty` is expected: the same object type, or one
+    /// implementing the interface / member of the union.
+    fn check_object(&mut self, path: Path<'_>, ty: &Type, actual: &str, g: &Group<'d>) -> Done {
+        let name = match ty {
+            Type::List(_) | Type::NonNullList(_) => {
+                return self.fail(path, g, format!("list type {ty} resolved to an object"));
+            }
+            Type::Named(name) | Type::NonNullNamed(name) => name,
+        };
+        if name == actual {
+            return Ok(());
+        }
+        let fits = match SCHEMA.types.get(name) {
+            Some(ExtendedType::Interface(_)) => SCHEMA
+                .get_object(actual)
+                .is_some_and(|o| o.implements_interfaces.contains(name)),
+            Some(ExtendedType::Union(u)) => u.members.contains(actual),
+            _ => false,
+        };
+        if fits {
+            Ok(())
+        } else {
+            self.fail(
+                path,
+                g,
+                format!("resolver returned an object of type {actual}, expected {name}"),
+            )
+        }
+    }
+
+    /// The object type a resolver's map stands for: the field's, which must be an object type.
+    fn declared_object(
+        &mut self,
+        path: Path<'_>,
+        ty: &Type,
+        g: &Group<'d>,
+    ) -> Result<&'d str, Propagate> {
+        if list_item(ty).is_some() {
+            return self.fail(path, g, format!("list type {ty} resolved to an object"));
+        }
+        let name = g.first.ty().inner_named_type();
+        match SCHEMA.types.get(name) {
+            Some(ExtendedType::Object(_)) => Ok(name.as_str()),
+            _ => self.fail(
+                path,
+                g,
+                format!("ION simulator: an object answered where {ty} is expected"),
+            ),
+        }
+    }
+
+    fn null(&mut self, path: Path<'_>, ty: &Type, g: &Group<'d>) -> Done {
+        if ty.is_non_null() {
+            return self.fail(path, g, format!("non-null type {ty} resolved to null"));
+        }
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn fail<T>(&mut self, path: Path<'_>, g: &Group<'d>, message: String) -> Result<T, Propagate> {
+        self.record(path, g.first, message, false);
+        Err(Propagate)
+    }
+
+    fn record(&mut self, path: Path<'_>, f: &Field, message: String, conflict: bool) {
+        let mut steps = Vec::new();
+        let mut link = path;
+        while let Some(l) = link {
+            steps.push(match l.step {
+                Step::Key(k) => Value::from(k),
+                Step::Index(i) => Value::from(i),
+            });
+            link = l.up;
+        }
+        steps.reverse();
+        self.errors.push(FieldErrorAt {
+            message,
+            conflict,
+            location: f
+                .name
+                .location()
+                .and_then(|l| l.line_column(&self.doc.sources)),
+            path: steps,
+        });
+    }
+
+    // ----- arguments (CoerceArgumentValues) --------------------------------------------------
+
+    /// The field's arguments as one JSON object (`Null` when there are none), literals and
+    /// variables coerced to the argument types, with the schema's defaults.
+    fn arguments(&mut self, path: Path<'_>, f: &Field) -> Result<Value, Propagate> {
+        let defs = &f.definition.arguments;
+        if defs.is_empty() {
+            return Ok(Value::Null);
+        }
+        let mut args = Map::new();
+        for def in defs {
+            let name = def.name.as_str();
+            if let Some(arg) = f.arguments.iter().find(|a| a.name == def.name) {
+                match arg.value.as_ref() {
+                    Lit::Variable(var) => {
+                        if let Some(v) = self.vars.get(var.as_str()) {
+                            if v.is_null() && def.ty.is_non_null() {
+                                return self.arg_fail(
+                                    path,
+                                    f,
+                                    format!("null value for non-nullable argument {name}"),
+                                );
+                            }
+                            args.insert(name.to_string(), v.clone());
+                            continue;
+                        }
+                        // An absent variable: as if the argument were not given.
+                    }
+                    Lit::Null if def.ty.is_non_null() => {
+                        return self.arg_fail(
+                            path,
+                            f,
+                            format!("null value for non-nullable argument {name}"),
+                        );
+                    }
+                    _ => {
+                        let what = format_args!("argument {name}");
+                        let v = self.coerce(path, f, &what, &def.ty, &arg.value)?;
+                        args.insert(name.to_string(), v);
+                        continue;
+                    }
+                }
+            }
+            if let Some(default) = &def.default_value {
+                let v = self.constant(path, f, &format_args!("argument {name}"), default)?;
+                args.insert(name.to_string(), v);
+            } else if def.ty.is_non_null() {
+                return self.arg_fail(
+                    path,
+                    f,
+                    format!("missing value for required argument {name}"),
+                );
+            }
+        }
+        Ok(if args.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(args)
+        })
+    }
+
+    fn arg_fail<T>(&mut self, path: Path<'_>, f: &Field, message: String) -> Result<T, Propagate> {
+        self.record(path, f, message, false);
+        Err(Propagate)
+    }
+
+    /// One literal (possibly with variables inside) coerced to `ty`: lists from single values,
+    /// input objects with their fields' defaults.
+    fn coerce(
+        &mut self,
+        path: Path<'_>,
+        f: &Field,
+        what: &std::fmt::Arguments<'_>,
+        ty: &Type,
+        value: &Node<Lit>,
+    ) -> Result<Value, Propagate> {
+        match value.as_ref() {
+            Lit::Null => {
+                if ty.is_non_null() {
+                    return self.arg_fail(path, f, format!("null value for non-null {what}"));
+                }
+                return Ok(Value::Null);
+            }
+            Lit::Variable(var) => {
+                return match self.vars.get(var.as_str()) {
+                    Some(v) if v.is_null() && ty.is_non_null() => {
+                        self.arg_fail(path, f, format!("null variable value for non-null {what}"))
+                    }
+                    Some(v) => Ok(v.clone()),
+                    None if ty.is_non_null() => {
+                        self.arg_fail(path, f, format!("missing variable for non-null {what}"))
+                    }
+                    None => Ok(Value::Null),
+                };
+            }
+            _ => {}
+        }
+        let name = match ty {
+            Type::List(item_ty) | Type::NonNullList(item_ty) => {
+                let items = value.as_list().unwrap_or(std::slice::from_ref(value));
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.coerce(path, f, what, item_ty, item)?);
+                }
+                return Ok(Value::Array(out));
+            }
+            Type::Named(name) | Type::NonNullNamed(name) => name,
+        };
+        let Some(ExtendedType::InputObject(def)) = SCHEMA.types.get(name) else {
+            // Scalars and enums: validation checked them; only the representation changes.
+            return self.constant(path, f, what, value);
+        };
+        let Some(fields) = value.as_object() else {
+            return self.arg_fail(
+                path,
+                f,
+                format!("could not coerce {what}: {value} to type {name}"),
+            );
+        };
+        if let Some((key, _)) = fields.iter().find(|(k, _)| !def.fields.contains_key(k)) {
+            return self.arg_fail(
+                path,
+                f,
+                format!("input object has key {key} not in type {name}"),
+            );
+        }
+        let mut out = Map::new();
+        for (field_name, field_def) in &def.fields {
+            if let Some((_, v)) = fields.iter().find(|(k, _)| k == field_name) {
+                let what = format_args!("input field {name}.{field_name}");
+                let v = self.coerce(path, f, &what, &field_def.ty, v)?;
+                out.insert(field_name.to_string(), v);
+            } else if let Some(default) = &field_def.default_value {
+                let what = format_args!("input field {name}.{field_name}");
+                let v = self.constant(path, f, &what, default)?;
+                out.insert(field_name.to_string(), v);
+            } else if field_def.ty.is_non_null() {
+                return self.arg_fail(
+                    path,
+                    f,
+                    format!("Missing value for non-null input object field {name}.{field_name}"),
+                );
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// A constant (a default, or a scalar literal) as JSON.
+    fn constant(
+        &mut self,
+        path: Path<'_>,
+        f: &Field,
+        what: &std::fmt::Arguments<'_>,
+        value: &Node<Lit>,
+    ) -> Result<Value, Propagate> {
+        Ok(match value.as_ref() {
+            Lit::Null => Value::Null,
+            Lit::Enum(v) => Value::String(v.to_string()),
+            Lit::String(s) => Value::String(s.clone()),
+            Lit::Boolean(b) => Value::Bool(*b),
+            Lit::Int(i) => match i.as_str().parse::<Number>() {
+                Ok(n) => Value::Number(n),
+                Err(_) => return self.arg_fail(path, f, format!("int value overflow in {what}")),
+            },
+            Lit::Float(x) => match x.as_str().parse::<Number>() {
+                Ok(n) => Value::Number(n),
+                Err(_) => return self.arg_fail(path, f, format!("float value overflow in {what}")),
+            },
+            Lit::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.constant(path, f, what, item)?);
+                }
+                Value::Array(out)
+            }
+            Lit::Object(fields) => {
+                let mut out = Map::new();
+                for (k, v) in fields {
+                    out.insert(k.to_string(), self.constant(path, f, what, v)?);
+                }
+                Value::Object(out)
+            }
+            Lit::Variable(_) => {
+                return self.arg_fail(path, f, format!("variable in default value of {what}."));
+            }
+        })
+    }
+}
+
+fn list_item(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::List(item) | Type::NonNullList(item) => Some(item),
+        Type::Named(_) | Type::NonNullNamed(_) => None,
+    }
+}
+
+fn not_simulated(ty: &str, field: &str) -> FieldError {
+    FieldError {
+        message: format!("ION simulator: field {ty}.{field} is not implemented"),
+        conflict: false,
+    }
+}
+
+/// DoesFragmentTypeApply: the object type itself, an interface it implements, a union it is in.
+fn applies(object: &str, condition: &str) -> bool {
+    if object == condition {
+        return true;
+    }
+    match SCHEMA.types.get(condition) {
+        Some(ExtendedType::Interface(_)) => SCHEMA
+            .get_object(object)
+            .is_some_and(|o| o.implements_interfaces.contains(condition)),
+        Some(ExtendedType::Union(u)) => u.members.contains(object),
+        _ => false,
+    }
+}
