@@ -802,3 +802,378 @@ fn applies(object: &str, condition: &str) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use serde_json::{Value, json};
+
+    use super::{Ctx, Walker};
+    use crate::ion::schema::validate;
+    use crate::sandbox::ion::exec::execute;
+    use crate::sandbox::ion::state::{AttrScope, State};
+
+    /// A PO with two lines (the second carries an attribute), and the state.
+    fn state() -> (State, i64, Vec<i64>) {
+        let mut st = State::new("Test Org");
+        st.define_attribute(AttrScope::PurchaseOrderLine, "n", "NUMBER", Vec::new());
+        let part = st.add_part("P-1", "A");
+        let po = st
+            .create_purchase_order(&json!({"status": "DRAFT", "description": "d"}))
+            .unwrap_or_else(|r| panic!("{r}"));
+        let lines = (0..2)
+            .map(|k| {
+                st.create_line(&json!({
+                    "purchaseOrderId": po, "partId": part, "quantity": 2.0 + f64::from(k),
+                    "attributes": if k == 1 { json!([{"key": "n", "value": 7}]) } else { json!([]) },
+                }))
+                .unwrap_or_else(|r| panic!("{r}"))
+            })
+            .collect();
+        (st, po, lines)
+    }
+
+    /// The answer's text and JSON, validating the document the way the server does.
+    fn run(
+        st: &mut State,
+        document: &str,
+        operation: Option<&str>,
+        vars: Value,
+    ) -> (String, Value) {
+        let document = validate(document).unwrap_or_else(|e| panic!("invalid document: {e:?}"));
+        let vars = vars.as_object().cloned().unwrap_or_default();
+        let body = execute(st, &document, operation, &vars).body;
+        let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        (body, value)
+    }
+
+    #[test]
+    fn aliases_keep_selection_order_and_one_key_selected_twice_merges() {
+        let (mut st, po, _) = state();
+        let (body, v) = run(
+            &mut st,
+            "query Q($id: ID!) {
+               b: purchaseOrder(id: $id) { status }
+               a: purchaseOrder(id: $id) { id }
+               b: purchaseOrder(id: $id) { id description }
+               purchaseOrder(id: $id) { description: status }
+             }",
+            None,
+            json!({"id": po}),
+        );
+        assert_eq!(
+            body,
+            format!(
+                r#"{{"data":{{"b":{{"status":"DRAFT","id":{po},"description":"d"}},"a":{{"id":{po}}},"purchaseOrder":{{"description":"DRAFT"}}}}}}"#
+            )
+        );
+        assert!(v.get("errors").is_none());
+    }
+
+    #[test]
+    fn fragments_apply_by_type_condition() {
+        let (mut st, po, _) = state();
+        // `IonType` is the union `User | Part`: on `me` (a User) only the User branch applies.
+        let (_, v) = run(
+            &mut st,
+            "query Q($id: ID!) {
+               me { ...Who }
+               purchaseOrder(id: $id) { ...Po ... on PurchaseOrder { status } ... { description } }
+             }
+             fragment Who on IonType { ... on Part { partNumber } ... on User { id name } }
+             fragment Po on PurchaseOrder { id }",
+            None,
+            json!({"id": po}),
+        );
+        assert_eq!(
+            v,
+            json!({"data": {
+                "me": {"id": 1, "name": "ION API user"},
+                "purchaseOrder": {"id": po, "status": "DRAFT", "description": "d"},
+            }})
+        );
+    }
+
+    #[test]
+    fn skip_and_include_follow_their_variables() {
+        let (mut st, _, _) = state();
+        let doc = "query Q($skip: Boolean!, $with: Boolean = false) {
+                     me { id @skip(if: $skip) name @include(if: $with) email @include(if: true) }
+                   }";
+        let (_, v) = run(&mut st, doc, None, json!({"skip": true}));
+        assert_eq!(v, json!({"data": {"me": {"email": "api@example.com"}}}));
+        let (_, v) = run(&mut st, doc, None, json!({"skip": false, "with": true}));
+        assert_eq!(
+            v,
+            json!({"data": {"me": {"id": 1, "name": "ION API user", "email": "api@example.com"}}})
+        );
+    }
+
+    #[test]
+    fn typename_answers_on_roots_rows_and_built_objects() {
+        let (mut st, po, _) = state();
+        let (_, v) = run(
+            &mut st,
+            "{ __typename me { __typename organization { __typename } }
+               purchaseOrders { __typename pageInfo { __typename } edges { __typename node { __typename id } } } }",
+            None,
+            json!({}),
+        );
+        assert_eq!(
+            v,
+            json!({"data": {
+                "__typename": "Query",
+                "me": {"__typename": "User", "organization": {"__typename": "Organization"}},
+                "purchaseOrders": {
+                    "__typename": "PurchaseOrdersConnection",
+                    "pageInfo": {"__typename": "IonPageInfo"},
+                    "edges": [{"__typename": "PurchaseOrdersEdge", "node": {"__typename": "PurchaseOrder", "id": po}}],
+                },
+            }})
+        );
+        let (_, v) = run(
+            &mut st,
+            "mutation { __typename createSupplier(input: {name: \"S\"}) { __typename } }",
+            None,
+            json!({}),
+        );
+        assert_eq!(
+            v,
+            json!({"data": {"__typename": "Mutation", "createSupplier": {"__typename": "CreateSupplier"}}})
+        );
+    }
+
+    #[test]
+    fn a_failing_non_null_field_nulls_its_nearest_nullable_parent() {
+        let (mut st, po, lines) = state();
+        // `createdById: Int!` is not simulated: each line (a nullable list item) becomes null,
+        // its siblings and the PO survive.
+        let (_, v) = run(
+            &mut st,
+            "query Q($id: ID!) { purchaseOrder(id: $id) { id purchaseOrderLines { id createdById } } }",
+            None,
+            json!({"id": po}),
+        );
+        assert_eq!(
+            v["data"],
+            json!({"purchaseOrder": {"id": po, "purchaseOrderLines": [null, null]}})
+        );
+        let errors = v["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 2);
+        assert_eq!(
+            errors[1],
+            json!({
+                "message": "ION simulator: field PurchaseOrderLine.createdById is not implemented",
+                "locations": [{"line": 1, "column": 73}],
+                "path": ["purchaseOrder", "purchaseOrderLines", 1, "createdById"],
+            })
+        );
+        let _ = lines;
+        // Through a connection: the edge's nullable `node` takes the null, `cursor` stays.
+        let (_, v) = run(
+            &mut st,
+            "{ purchaseOrders { edges { node { id updatedById } cursor } } }",
+            None,
+            json!({}),
+        );
+        assert_eq!(v["data"]["purchaseOrders"]["edges"][0]["node"], Value::Null);
+        assert!(v["data"]["purchaseOrders"]["edges"][0]["cursor"].is_string());
+        assert_eq!(
+            v["errors"][0]["path"],
+            json!(["purchaseOrders", "edges", 0, "node", "updatedById"])
+        );
+        // A nullable field that fails is null itself, and the rest of the answer stands.
+        let (_, v) = run(
+            &mut st,
+            "{ me { id } currencies { pageInfo { count } } }",
+            None,
+            json!({}),
+        );
+        assert_eq!(v["data"], json!({"me": {"id": 1}, "currencies": null}));
+        assert_eq!(
+            v["errors"][0]["message"],
+            "ION simulator: Query.currencies is not implemented"
+        );
+    }
+
+    #[test]
+    fn variables_take_their_defaults_and_bad_ones_are_request_errors() {
+        let (mut st, po, _) = state();
+        let doc = format!(
+            "query Q($id: ID = {po}, $first: Int = 1) {{ purchaseOrder(id: $id) {{ id }} purchaseOrders(first: $first) {{ pageInfo {{ count }} }} }}"
+        );
+        let (_, v) = run(&mut st, &doc, None, json!({}));
+        assert_eq!(
+            v,
+            json!({"data": {"purchaseOrder": {"id": po}, "purchaseOrders": {"pageInfo": {"count": 1}}}})
+        );
+        let (_, v) = run(
+            &mut st,
+            "query Q($id: ID!) { purchaseOrder(id: $id) { id } }",
+            None,
+            json!({}),
+        );
+        assert_eq!(
+            v,
+            json!({"errors": [{"message": "missing value for non-null variable 'id'"}]})
+        );
+        let (_, v) = run(
+            &mut st,
+            "query Q($first: Int) { purchaseOrders(first: $first) { pageInfo { count } } }",
+            None,
+            json!({"first": "many"}),
+        );
+        assert!(v.get("data").is_none(), "{v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("variable first"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn operation_names_pick_one_operation() {
+        let (mut st, _, _) = state();
+        let doc = "query A { me { id } } query B { me { name } }";
+        let (_, v) = run(&mut st, doc, Some("B"), json!({}));
+        assert_eq!(v, json!({"data": {"me": {"name": "ION API user"}}}));
+        for name in [None, Some("C")] {
+            let (_, v) = run(&mut st, doc, name, json!({}));
+            assert!(v.get("data").is_none(), "{v}");
+            assert!(v["errors"][0]["message"].is_string(), "{v}");
+        }
+    }
+
+    #[test]
+    fn arguments_from_literals_with_variables_inside_and_input_field_defaults() {
+        let (mut st, po, lines) = state();
+        // A nested input object mixing literals and a variable; a list given as a single value.
+        let (_, v) = run(
+            &mut st,
+            "query Q($v: ID) {
+               purchaseOrderLines(filters: { purchaseOrderId: { eq: $v }, attributes: { key: { in: \"n\" } } }) {
+                 edges { node { id } }
+               }
+             }",
+            None,
+            json!({"v": po}),
+        );
+        assert_eq!(
+            v,
+            json!({"data": {"purchaseOrderLines": {"edges": [{"node": {"id": lines[1]}}]}}})
+        );
+        // Defaults of input fields (`similarity: Float = 0.5`) and lists from single values, as
+        // the resolver receives them.
+        let document = validate(
+            "query Q($x: ScalarValue) {
+               purchaseOrders(filters: { attributes: { value: { fuzzyMatch: { value: $x } } } }, sort: ID_ASC, first: 2) { __typename }
+             }",
+        )
+        .expect("valid");
+        let operation = document.operations.get(None).expect("one operation");
+        let ctx = Ctx {
+            st: RefCell::new(&mut st),
+            conflict: Cell::new(false),
+        };
+        let mut w = Walker {
+            ctx: &ctx,
+            doc: &document,
+            vars: json!({"x": "abc"}).as_object().cloned().unwrap_or_default(),
+            errors: Vec::new(),
+            out: Vec::new(),
+        };
+        let field = operation.selection_set.selections[0]
+            .as_field()
+            .expect("a field");
+        let args = w
+            .arguments(None, field)
+            .unwrap_or_else(|_| panic!("arguments fail: {}", w.errors[0].message));
+        assert_eq!(
+            args,
+            json!({
+                "filters": {"attributes": {"value": {"fuzzyMatch": {"value": "abc", "similarity": 0.5}}}},
+                "sort": ["ID_ASC"],
+                "first": 2,
+            })
+        );
+    }
+
+    #[test]
+    fn mutations_complete_each_root_field_before_the_next() {
+        let (mut st, po, _) = state();
+        let part = st.add_part("P-2", "A");
+        let line = "purchaseOrderLine { id purchaseOrder { _etag } }";
+        let (_, v) = run(
+            &mut st,
+            &format!(
+                "mutation M($i: CreatePurchaseOrderLineInput!) {{ l0: createPurchaseOrderLine(input: $i) {{ {line} }} l1: createPurchaseOrderLine(input: $i) {{ {line} }} }}"
+            ),
+            None,
+            json!({"i": {"purchaseOrderId": po, "partId": part, "quantity": 1}}),
+        );
+        let l0 = &v["data"]["l0"]["purchaseOrderLine"];
+        let l1 = &v["data"]["l1"]["purchaseOrderLine"];
+        assert!(l0["id"].as_i64() < l1["id"].as_i64(), "{v}");
+        // Each line write bumps the PO's etag: l0's answer shows the etag before l1 ran.
+        assert_ne!(
+            l0["purchaseOrder"]["_etag"], l1["purchaseOrder"]["_etag"],
+            "{v}"
+        );
+        assert_eq!(
+            l1["purchaseOrder"]["_etag"].as_str(),
+            Some(st.purchase_orders[&po].meta.etag.as_str())
+        );
+    }
+
+    #[test]
+    fn conflicts_carry_their_code_and_flag_the_execution() {
+        let (mut st, po, _) = state();
+        let document = validate(
+            "mutation D($id: ID!) { gone: deletePurchaseOrder(id: $id, etag: \"stale\") { id } }",
+        )
+        .expect("valid");
+        let vars = json!({"id": po}).as_object().cloned().unwrap_or_default();
+        let executed = execute(&mut st, &document, None, &vars);
+        assert!(executed.conflict);
+        let v: Value = serde_json::from_str(&executed.body).expect("JSON");
+        assert_eq!(v["data"], json!({"gone": null}));
+        assert_eq!(v["errors"][0]["extensions"], json!({"code": "CONFLICT"}));
+        assert_eq!(v["errors"][0]["path"], json!(["gone"]));
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Etag mismatch for PurchaseOrder")
+        );
+    }
+
+    #[test]
+    fn json_leaves_become_objects_where_the_schema_has_objects() {
+        let (mut st, po, lines) = state();
+        let (_, v) = run(
+            &mut st,
+            "query Q($id: ID!) {
+               purchaseOrder(id: $id) { purchaseOrderLines { attributes { key value type } quantity } }
+               me { organization { settings { purchaseOrderLines { attributes { key type options } } } } }
+             }",
+            None,
+            json!({"id": po}),
+        );
+        let _ = lines;
+        assert_eq!(
+            v,
+            json!({"data": {
+                "purchaseOrder": {"purchaseOrderLines": [
+                    {"attributes": [], "quantity": 2.0},
+                    {"attributes": [{"key": "n", "value": 7, "type": "NUMBER"}], "quantity": 3.0},
+                ]},
+                "me": {"organization": {"settings": {"purchaseOrderLines": {
+                    "attributes": [{"key": "n", "type": "NUMBER", "options": []}],
+                }}}},
+            }})
+        );
+    }
+}
