@@ -66,7 +66,7 @@ pub fn execute(
     state: &mut State,
     document: &Valid<ExecutableDocument>,
     operation_name: Option<&str>,
-    variables: &Map<String, Value>,
+    variables: Map<String, Value>,
 ) -> Executed {
     let ctx = Ctx {
         st: RefCell::new(state),

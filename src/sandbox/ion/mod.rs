@@ -601,7 +601,7 @@ async fn graphql(
     // on it could not run anything else (with two cores, not even the client being measured).
     let (status, body) = {
         let shared = Arc::clone(&shared);
-        match tokio::task::spawn_blocking(move || run(&shared, &request)).await {
+        match tokio::task::spawn_blocking(move || run(&shared, request)).await {
             Ok(answer) => answer,
             Err(e) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -654,7 +654,7 @@ fn crash_after(shared: &Shared) -> bool {
 }
 
 /// Validates and executes one request; the answer's status and body.
-fn run(shared: &Shared, request: &GraphQlRequest) -> (StatusCode, String) {
+fn run(shared: &Shared, request: GraphQlRequest) -> (StatusCode, String) {
     let cached = lock(&shared.validated).get(&request.query).cloned();
     let validated = match cached {
         Some(d) => Ok(d),
@@ -681,7 +681,7 @@ fn run(shared: &Shared, request: &GraphQlRequest) -> (StatusCode, String) {
             );
         }
     };
-    let variables = request.variables.clone().unwrap_or_default();
+    let variables = request.variables.unwrap_or_default();
     let executed = {
         let mut st = lock(&shared.state);
         let started = Instant::now();
@@ -689,7 +689,7 @@ fn run(shared: &Shared, request: &GraphQlRequest) -> (StatusCode, String) {
             &mut st,
             &document,
             request.operation_name.as_deref(),
-            &variables,
+            variables,
         );
         let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         shared.busy_nanos.fetch_add(busy, Ordering::SeqCst);

@@ -19,9 +19,9 @@ use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use apollo_compiler::ast::{Type, Value as Lit};
-use apollo_compiler::executable::{DirectiveList, Field, Selection};
+use apollo_compiler::executable::{DirectiveList, Field, Operation, Selection};
 use apollo_compiler::parser::LineColumn;
-use apollo_compiler::request::coerce_variable_values;
+use apollo_compiler::request::{RequestError, coerce_variable_values};
 use apollo_compiler::response::serde_json_bytes::ByteString;
 use apollo_compiler::response::{JsonMap, JsonValue};
 use apollo_compiler::schema::ExtendedType;
@@ -38,24 +38,16 @@ pub(super) fn run(
     ctx: &Ctx<'_>,
     document: &Valid<ExecutableDocument>,
     operation_name: Option<&str>,
-    variables: &Map<String, Value>,
+    variables: Map<String, Value>,
 ) -> String {
     let operation = match document.operations.get(operation_name) {
         Ok(op) => op,
         Err(e) => return request_error(e.message()),
     };
-    let mut raw = JsonMap::new();
-    for (k, v) in variables {
-        raw.insert(k.as_str(), to_bytes_json(v));
-    }
-    let coerced = match coerce_variable_values(&SCHEMA, operation, &raw) {
-        Ok(c) => c,
+    let vars = match coerce_variables(operation, variables) {
+        Ok(vars) => vars,
         Err(e) => return request_error(e.message()),
     };
-    let vars = coerced
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), from_bytes_json(v)))
-        .collect();
     let root = if operation.operation_type.is_mutation() {
         Obj::Mutation
     } else {
@@ -84,6 +76,48 @@ pub(super) fn run(
     }
     w.out.push(b'}');
     String::from_utf8(w.out).unwrap_or_else(request_error)
+}
+
+/// The request's variables coerced by apollo-compiler (its errors, its defaults, its list
+/// wrapping). A value coercion left as it was is the request's own (moved, not converted back
+/// from apollo's JSON type: most of a batch's input is in its variables).
+fn coerce_variables(
+    operation: &Operation,
+    mut variables: Map<String, Value>,
+) -> Result<Map<String, Value>, RequestError> {
+    let mut raw = JsonMap::new();
+    for (k, v) in &variables {
+        raw.insert(k.as_str(), to_bytes_json(v));
+    }
+    let coerced = coerce_variable_values(&SCHEMA, operation, &raw)?;
+    let mut vars = Map::new();
+    for (k, v) in coerced.iter() {
+        let entry = match variables.remove_entry(k.as_str()) {
+            Some((name, given)) if same_json(&given, v) => (name, given),
+            _ => (k.as_str().to_string(), from_bytes_json(v)),
+        };
+        vars.insert(entry.0, entry.1);
+    }
+    Ok(vars)
+}
+
+/// Whether a value is the same JSON in both representations.
+fn same_json(a: &Value, b: &JsonValue) -> bool {
+    match (a, b) {
+        (Value::Null, JsonValue::Null) => true,
+        (Value::Bool(x), JsonValue::Bool(y)) => x == y,
+        (Value::Number(x), JsonValue::Number(y)) => x == y,
+        (Value::String(x), JsonValue::String(y)) => x.as_str() == y.as_str(),
+        (Value::Array(x), JsonValue::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), JsonValue::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k.as_str()).is_some_and(|w| same_json(v, w)))
+        }
+        _ => false,
+    }
 }
 
 fn request_error(message: impl std::fmt::Display) -> String {
@@ -843,7 +877,7 @@ mod tests {
     ) -> (String, Value) {
         let document = validate(document).unwrap_or_else(|e| panic!("invalid document: {e:?}"));
         let vars = vars.as_object().cloned().unwrap_or_default();
-        let body = execute(st, &document, operation, &vars).body;
+        let body = execute(st, &document, operation, vars).body;
         let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
         (body, value)
     }
@@ -1008,6 +1042,17 @@ mod tests {
             v,
             json!({"data": {"purchaseOrder": {"id": po}, "purchaseOrders": {"pageInfo": {"count": 1}}}})
         );
+        // Coercion wraps a single value where the variable is a list.
+        let (_, v) = run(
+            &mut st,
+            "query Q($ids: [ID]) { purchaseOrders(filters: { id: { in: $ids } }) { edges { node { id } } } }",
+            None,
+            json!({"ids": po}),
+        );
+        assert_eq!(
+            v,
+            json!({"data": {"purchaseOrders": {"edges": [{"node": {"id": po}}]}}})
+        );
         let (_, v) = run(
             &mut st,
             "query Q($id: ID!) { purchaseOrder(id: $id) { id } }",
@@ -1136,7 +1181,7 @@ mod tests {
         )
         .expect("valid");
         let vars = json!({"id": po}).as_object().cloned().unwrap_or_default();
-        let executed = execute(&mut st, &document, None, &vars);
+        let executed = execute(&mut st, &document, None, vars);
         assert!(executed.conflict);
         let v: Value = serde_json::from_str(&executed.body).expect("JSON");
         assert_eq!(v["data"], json!({"gone": null}));
