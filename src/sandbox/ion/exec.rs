@@ -62,17 +62,30 @@ struct Ctx<'s> {
     conflict: Cell<bool>,
 }
 
+pub use walk::Prepared;
+
+/// Chooses the operation and coerces the variables (no state needed: done before taking the
+/// state lock). `Err` is the answer: a request error (no such operation, a bad variable).
+pub fn prepare<'d>(
+    document: &'d Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    variables: Map<String, Value>,
+) -> Result<Prepared<'d>, String> {
+    walk::prepare(document, operation_name, variables)
+}
+
+/// Executes a prepared request against the state. Values the request's variables held are
+/// lent to the resolvers and given back, so they are dropped with `prepared`, after the lock.
 pub fn execute(
     state: &mut State,
     document: &Valid<ExecutableDocument>,
-    operation_name: Option<&str>,
-    variables: Map<String, Value>,
+    prepared: &mut Prepared<'_>,
 ) -> Executed {
     let ctx = Ctx {
         st: RefCell::new(state),
         conflict: Cell::new(false),
     };
-    let body = walk::run(&ctx, document, operation_name, variables);
+    let body = walk::run(&ctx, document, prepared);
     Executed {
         body,
         conflict: ctx.conflict.get(),

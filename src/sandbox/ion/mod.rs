@@ -681,16 +681,17 @@ fn run(shared: &Shared, request: GraphQlRequest) -> (StatusCode, String) {
             );
         }
     };
+    // Choosing the operation and coercing the variables needs no state: not under the lock.
     let variables = request.variables.unwrap_or_default();
+    let mut prepared = match exec::prepare(&document, request.operation_name.as_deref(), variables)
+    {
+        Ok(p) => p,
+        Err(body) => return (StatusCode::OK, body),
+    };
     let executed = {
         let mut st = lock(&shared.state);
         let started = Instant::now();
-        let executed = exec::execute(
-            &mut st,
-            &document,
-            request.operation_name.as_deref(),
-            variables,
-        );
+        let executed = exec::execute(&mut st, &document, &mut prepared);
         let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         shared.busy_nanos.fetch_add(busy, Ordering::SeqCst);
         executed

@@ -33,21 +33,28 @@ use super::{Ctx, FieldError, Val};
 use crate::ion::schema::SCHEMA;
 use crate::sandbox::ion::state::Kind;
 
-/// Executes the operation `operation_name` of `document`; the answer as JSON text.
+/// Chooses the operation and coerces the variables: everything that needs no state, so the
+/// server does it before taking the state lock. `Err` is the answer (a request error).
+pub(super) fn prepare<'d>(
+    document: &'d Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    variables: Map<String, Value>,
+) -> Result<Prepared<'d>, String> {
+    let operation = document
+        .operations
+        .get(operation_name)
+        .map_err(|e| request_error(e.message()))?;
+    let vars = coerce_variables(operation, variables).map_err(|e| request_error(e.message()))?;
+    Ok(Prepared { operation, vars })
+}
+
+/// Executes a prepared operation of `document`; the answer as JSON text.
 pub(super) fn run(
     ctx: &Ctx<'_>,
     document: &Valid<ExecutableDocument>,
-    operation_name: Option<&str>,
-    variables: Map<String, Value>,
+    prepared: &mut Prepared<'_>,
 ) -> String {
-    let operation = match document.operations.get(operation_name) {
-        Ok(op) => op,
-        Err(e) => return request_error(e.message()),
-    };
-    let vars = match coerce_variables(operation, variables) {
-        Ok(vars) => vars,
-        Err(e) => return request_error(e.message()),
-    };
+    let operation = prepared.operation;
     let root = if operation.operation_type.is_mutation() {
         Obj::Mutation
     } else {
@@ -56,7 +63,7 @@ pub(super) fn run(
     let mut w = Walker {
         ctx,
         doc: document,
-        vars,
+        vars: &mut prepared.vars,
         errors: Vec::new(),
         out: Vec::with_capacity(4096),
     };
@@ -233,6 +240,20 @@ enum Got<'v> {
     Json(&'v Value),
 }
 
+/// A field's arguments, and which of them hold a variable's value taken for the resolver's call
+/// (`(argument, variable)`).
+struct Args<'d> {
+    value: Value,
+    taken: Vec<(&'d str, &'d str)>,
+}
+
+/// A request ready to execute (see [`prepare`]).
+pub struct Prepared<'d> {
+    operation: &'d Node<Operation>,
+    /// Coerced variable values (defaults applied).
+    vars: Map<String, Value>,
+}
+
 /// The fields selected under one response key, in selection order (more than one when the same
 /// key is selected twice: their sub-selections merge).
 struct Group<'d> {
@@ -241,16 +262,16 @@ struct Group<'d> {
     more: Vec<&'d Field>,
 }
 
-struct Walker<'c, 's, 'd> {
+struct Walker<'c, 's, 'd, 'v> {
     ctx: &'c Ctx<'s>,
     doc: &'d Valid<ExecutableDocument>,
     /// Coerced variable values (defaults applied).
-    vars: Map<String, Value>,
+    vars: &'v mut Map<String, Value>,
     errors: Vec<FieldErrorAt>,
     out: Vec<u8>,
 }
 
-impl<'d> Walker<'_, '_, 'd> {
+impl<'d> Walker<'_, '_, 'd, '_> {
     /// Writes the object `obj` of type `ty` with the fields of `sets` (the selection sets of one
     /// field, or of the operation).
     fn object(
@@ -369,25 +390,30 @@ impl<'d> Walker<'_, '_, 'd> {
         }
         let args = self.arguments(path, f)?;
         let ctx = self.ctx;
-        let got = match obj {
-            Obj::Query if name == "__schema" || name == "__type" => Err(FieldError {
-                message: "schema introspection is disabled".into(),
-                conflict: false,
-            }),
-            Obj::Query => ctx.query(name, &args).map(Got::Owned),
-            Obj::Mutation => ctx.mutate(name, &args).map(Got::Owned),
-            Obj::Row(kind, id, fields) => ctx
-                .row_field(*kind, *id, fields, name, &args)
-                .map(Got::Owned),
-            Obj::Map(m) => m
-                .get(name)
-                .map(Got::Val)
-                .ok_or_else(|| not_simulated(ty, name)),
-            Obj::Json(m) => m
-                .get(name)
-                .map(Got::Json)
-                .ok_or_else(|| not_simulated(ty, name)),
+        let resolved = {
+            let args = &args.value;
+            match obj {
+                Obj::Query if name == "__schema" || name == "__type" => Err(FieldError {
+                    message: "schema introspection is disabled".into(),
+                    conflict: false,
+                }),
+                Obj::Query => ctx.query(name, args).map(Got::Owned),
+                Obj::Mutation => ctx.mutate(name, args).map(Got::Owned),
+                Obj::Row(kind, id, fields) => ctx
+                    .row_field(*kind, *id, fields, name, args)
+                    .map(Got::Owned),
+                Obj::Map(m) => m
+                    .get(name)
+                    .map(Got::Val)
+                    .ok_or_else(|| not_simulated(ty, name)),
+                Obj::Json(m) => m
+                    .get(name)
+                    .map(Got::Json)
+                    .ok_or_else(|| not_simulated(ty, name)),
+            }
         };
+        self.give_back(args);
+        let got = resolved;
         match got {
             Ok(Got::Owned(v)) => self.complete(path, f.ty(), &v, g),
             Ok(Got::Val(v)) => self.complete(path, f.ty(), v, g),
@@ -624,18 +650,49 @@ impl<'d> Walker<'_, '_, 'd> {
 
     /// The field's arguments as one JSON object (`Null` when there are none), literals and
     /// variables coerced to the argument types, with the schema's defaults.
-    fn arguments(&mut self, path: Path<'_>, f: &Field) -> Result<Value, Propagate> {
-        let defs = &f.definition.arguments;
-        if defs.is_empty() {
-            return Ok(Value::Null);
+    ///
+    /// An argument given as a variable the field's other arguments do not mention takes the
+    /// variable's value rather than a copy (a batch's inputs are most of its size); the caller
+    /// puts it back with [`Walker::give_back`] once the resolver has run, so the value is neither
+    /// cloned nor dropped under the state lock.
+    fn arguments(&mut self, path: Path<'_>, f: &'d Field) -> Result<Args<'d>, Propagate> {
+        let mut map = Map::new();
+        let mut taken = Vec::new();
+        let filled = if f.definition.arguments.is_empty() {
+            Ok(())
+        } else {
+            self.fill_arguments(path, f, &mut map, &mut taken)
+        };
+        let args = Args {
+            value: if map.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(map)
+            },
+            taken,
+        };
+        match filled {
+            Ok(()) => Ok(args),
+            Err(p) => {
+                self.give_back(args);
+                Err(p)
+            }
         }
-        let mut args = Map::new();
-        for def in defs {
+    }
+
+    fn fill_arguments(
+        &mut self,
+        path: Path<'_>,
+        f: &'d Field,
+        args: &mut Map<String, Value>,
+        taken: &mut Vec<(&'d str, &'d str)>,
+    ) -> Done {
+        for def in &f.definition.arguments {
             let name = def.name.as_str();
             if let Some(arg) = f.arguments.iter().find(|a| a.name == def.name) {
                 match arg.value.as_ref() {
                     Lit::Variable(var) => {
-                        if let Some(v) = self.vars.get(var.as_str()) {
+                        if let Some(v) = self.vars.get_mut(var.as_str()) {
                             if v.is_null() && def.ty.is_non_null() {
                                 return self.arg_fail(
                                     path,
@@ -643,7 +700,17 @@ impl<'d> Walker<'_, '_, 'd> {
                                     format!("null value for non-nullable argument {name}"),
                                 );
                             }
-                            args.insert(name.to_string(), v.clone());
+                            let alone = f
+                                .arguments
+                                .iter()
+                                .all(|a| a.name == def.name || !mentions(&a.value, var));
+                            let v = if alone {
+                                taken.push((name, var.as_str()));
+                                std::mem::take(v)
+                            } else {
+                                v.clone()
+                            };
+                            args.insert(name.to_string(), v);
                             continue;
                         }
                         // An absent variable: as if the argument were not given.
@@ -674,11 +741,19 @@ impl<'d> Walker<'_, '_, 'd> {
                 );
             }
         }
-        Ok(if args.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(args)
-        })
+        Ok(())
+    }
+
+    /// Returns the variables [`Walker::arguments`] took.
+    fn give_back(&mut self, mut args: Args<'d>) {
+        let Value::Object(map) = &mut args.value else {
+            return;
+        };
+        for (arg, var) in args.taken {
+            if let (Some(v), Some(slot)) = (map.remove(arg), self.vars.get_mut(var)) {
+                *slot = v;
+            }
+        }
     }
 
     fn arg_fail<T>(&mut self, path: Path<'_>, f: &Field, message: String) -> Result<T, Propagate> {
@@ -809,6 +884,16 @@ impl<'d> Walker<'_, '_, 'd> {
     }
 }
 
+/// Whether a literal refers to the variable `var` anywhere inside.
+fn mentions(value: &Lit, var: &Name) -> bool {
+    match value {
+        Lit::Variable(v) => v == var,
+        Lit::List(items) => items.iter().any(|i| mentions(i, var)),
+        Lit::Object(fields) => fields.iter().any(|(_, v)| mentions(v, var)),
+        _ => false,
+    }
+}
+
 fn list_item(ty: &Type) -> Option<&Type> {
     match ty {
         Type::List(item) | Type::NonNullList(item) => Some(item),
@@ -845,7 +930,7 @@ mod tests {
 
     use super::{Ctx, Walker};
     use crate::ion::schema::validate;
-    use crate::sandbox::ion::exec::execute;
+    use crate::sandbox::ion::exec::{execute, prepare};
     use crate::sandbox::ion::state::{AttrScope, State};
 
     /// A PO with two lines (the second carries an attribute), and the state.
@@ -877,7 +962,10 @@ mod tests {
     ) -> (String, Value) {
         let document = validate(document).unwrap_or_else(|e| panic!("invalid document: {e:?}"));
         let vars = vars.as_object().cloned().unwrap_or_default();
-        let body = execute(st, &document, operation, vars).body;
+        let body = match prepare(&document, operation, vars) {
+            Ok(mut prepared) => execute(st, &document, &mut prepared).body,
+            Err(body) => body,
+        };
         let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
         (body, value)
     }
@@ -1110,6 +1198,23 @@ mod tests {
             v,
             json!({"data": {"purchaseOrderLines": {"edges": [{"node": {"id": lines[1]}}]}}})
         );
+        // One variable in two arguments of a field, and again in a second root field.
+        let (_, v) = run(
+            &mut st,
+            "query Q($n: Int) {
+               a: purchaseOrderLines(first: $n, filters: { position: { lte: $n } }) { edges { node { id } } }
+               b: purchaseOrderLines(first: $n) { pageInfo { count totalCount } }
+             }",
+            None,
+            json!({"n": 1}),
+        );
+        assert_eq!(
+            v,
+            json!({"data": {
+                "a": {"edges": [{"node": {"id": lines[0]}}]},
+                "b": {"pageInfo": {"count": 1, "totalCount": 2}},
+            }})
+        );
         // Defaults of input fields (`similarity: Float = 0.5`) and lists from single values, as
         // the resolver receives them.
         let document = validate(
@@ -1126,7 +1231,7 @@ mod tests {
         let mut w = Walker {
             ctx: &ctx,
             doc: &document,
-            vars: json!({"x": "abc"}).as_object().cloned().unwrap_or_default(),
+            vars: &mut json!({"x": "abc"}).as_object().cloned().unwrap_or_default(),
             errors: Vec::new(),
             out: Vec::new(),
         };
@@ -1137,7 +1242,7 @@ mod tests {
             .arguments(None, field)
             .unwrap_or_else(|_| panic!("arguments fail: {}", w.errors[0].message));
         assert_eq!(
-            args,
+            args.value,
             json!({
                 "filters": {"attributes": {"value": {"fuzzyMatch": {"value": "abc", "similarity": 0.5}}}},
                 "sort": ["ID_ASC"],
@@ -1181,7 +1286,8 @@ mod tests {
         )
         .expect("valid");
         let vars = json!({"id": po}).as_object().cloned().unwrap_or_default();
-        let executed = execute(&mut st, &document, None, vars);
+        let mut prepared = prepare(&document, None, vars).unwrap_or_else(|e| panic!("{e}"));
+        let executed = execute(&mut st, &document, &mut prepared);
         assert!(executed.conflict);
         let v: Value = serde_json::from_str(&executed.body).expect("JSON");
         assert_eq!(v["data"], json!({"gone": null}));
