@@ -1,31 +1,32 @@
-//! Executes a validated document against [`State`]: apollo-compiler's executor walks the
-//! selection set (aliases, fragments, variables, `__typename`, null propagation), and calls back
-//! here one field at a time. Root fields are resolvers written by name; everything below them is
-//! generic: a row's fields come from [`State::fields`], its relations from [`State::relation`].
+//! Executes a validated document against [`State`]. Two halves: [`walk`] is the GraphQL layer
+//! (variables, fields collected through fragments and directives, arguments, `__typename`, null
+//! propagation, the JSON answer written as it goes); this module resolves one field at a time.
+//! Root fields are resolvers written by name; everything below them is generic: a row's fields
+//! come from [`State::quick_field`] or [`State::fields`], its relations from [`State::relation`].
 //!
 //! Why generic below the root: the client selects many fields; writing resolvers per type would
 //! drift from the schema. A field neither present nor a relation answers a field error naming it,
 //! so a gap shows up loudly instead of as a silent null.
+
+mod walk;
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use apollo_compiler::ExecutableDocument;
-use apollo_compiler::resolvers::{Execution, FieldError, ObjectValue, ResolveInfo, ResolvedValue};
-use apollo_compiler::response::JsonValue;
-use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use base64::Engine as _;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::state::{AttrScope, Kind, ORGANIZATION_ID, Refusal, Related, State, USER_ID};
-use crate::ion::schema::SCHEMA;
 
-/// A resolved value before apollo-compiler coerces it to the selected shape.
+/// A resolved value, before the walker writes it in the selected shape.
 #[derive(Debug, Clone)]
 enum Val {
     Null,
+    /// A scalar or enum; or JSON standing for an object or a list of them (attribute rows,
+    /// org settings), which the walker reads as objects where the schema says so.
     Leaf(Value),
     Row(Kind, i64),
     Map(BTreeMap<String, Val>),
@@ -41,16 +42,6 @@ fn map<const N: usize>(entries: [(&str, Val); N]) -> Val {
     )
 }
 
-/// JSON that stands for an object (attribute rows, org settings) becomes nested maps.
-fn from_json(v: Value) -> Val {
-    match v {
-        Value::Null => Val::Null,
-        Value::Object(m) => Val::Map(m.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
-        Value::Array(a) => Val::List(a.into_iter().map(from_json).collect()),
-        other => Val::Leaf(other),
-    }
-}
-
 /// The result of one execution.
 pub struct Executed {
     /// The JSON answer, as text.
@@ -59,190 +50,52 @@ pub struct Executed {
     pub conflict: bool,
 }
 
+/// A resolver's error: the message as ION would word it (an `errors[]` entry).
+struct FieldError {
+    message: String,
+    /// An etag conflict (`extensions.code = CONFLICT`).
+    conflict: bool,
+}
+
 struct Ctx<'s> {
     st: RefCell<&'s mut State>,
     conflict: Cell<bool>,
 }
 
-enum NodeVal {
-    Query,
-    Mutation,
-    /// A row. Its fields are read when selected: mutations run one root field at a time and
-    /// each one's selection completes before the next starts, so what a write's answer shows
-    /// is the state right after that write. Fields [`State::quick_field`] does not cover come
-    /// from one [`State::fields`] snapshot, taken at the first such field.
-    Row(Kind, i64, OnceCell<Option<Map<String, Value>>>),
-    Map(BTreeMap<String, Val>),
+pub use walk::Prepared;
+
+/// Chooses the operation and coerces the variables (no state needed: done before taking the
+/// state lock). `Err` is the answer: a request error (no such operation, a bad variable).
+pub fn prepare<'d>(
+    document: &'d Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    variables: Map<String, Value>,
+) -> Result<Prepared<'d>, String> {
+    walk::prepare(document, operation_name, variables)
 }
 
-struct Node<'c, 's> {
-    ty: String,
-    val: NodeVal,
-    ctx: &'c Ctx<'s>,
-}
-
+/// Executes a prepared request against the state. Values the request's variables held are
+/// lent to the resolvers and given back, so they are dropped with `prepared`, after the lock.
 pub fn execute(
     state: &mut State,
     document: &Valid<ExecutableDocument>,
-    operation_name: Option<&str>,
-    variables: &Map<String, Value>,
+    prepared: &mut Prepared<'_>,
 ) -> Executed {
     let ctx = Ctx {
         st: RefCell::new(state),
         conflict: Cell::new(false),
     };
-    let vars = match JsonValue::from(Value::Object(variables.clone())) {
-        JsonValue::Object(m) => m,
-        _ => Default::default(),
-    };
-    let execution = match Execution::new(&SCHEMA, document).operation_name(operation_name) {
-        Ok(e) => e.raw_variable_values(&vars),
-        Err(e) => {
-            return Executed {
-                body: json!({"errors": [{"message": e.message().to_string()}]}).to_string(),
-                conflict: false,
-            };
-        }
-    };
-    let is_mutation = document
-        .operations
-        .get(operation_name)
-        .map(|op| op.operation_type.is_mutation())
-        .unwrap_or(false);
-    let root = Node {
-        ty: if is_mutation { "Mutation" } else { "Query" }.into(),
-        val: if is_mutation {
-            NodeVal::Mutation
-        } else {
-            NodeVal::Query
-        },
-        ctx: &ctx,
-    };
-    let body = match execution.execute_sync(&root) {
-        // Without errors the answer is written straight to text (no intermediate JSON tree: this
-        // is most of a big answer's cost); with errors it goes through `mark_conflicts`.
-        Ok(response) if response.errors.is_empty() => serde_json::to_string(&response)
-            .unwrap_or_else(|e| json!({"errors": [{"message": e.to_string()}]}).to_string()),
-        Ok(response) => mark_conflicts(
-            serde_json::to_value(&response)
-                .unwrap_or_else(|e| json!({"errors": [{"message": e.to_string()}]})),
-        )
-        .to_string(),
-        Err(e) => json!({"errors": [{"message": e.message().to_string()}]}).to_string(),
-    };
+    let body = walk::run(&ctx, document, prepared);
     Executed {
         body,
         conflict: ctx.conflict.get(),
     }
 }
 
-const CONFLICT_PREFIX: &str = "Etag mismatch";
-
-/// Tags etag errors with `extensions.code = CONFLICT` (apollo's field errors carry only a
-/// message), and strips apollo's message prefix.
-fn mark_conflicts(mut body: Value) -> Value {
-    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
-        for e in errors {
-            // apollo-compiler prefixes field errors with "resolver error: "; ION does not.
-            if let Some(m) = e["message"]
-                .as_str()
-                .and_then(|m| m.strip_prefix("resolver error: "))
-            {
-                e["message"] = m.to_string().into();
-            }
-            if e["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with(CONFLICT_PREFIX))
-            {
-                e["extensions"] = json!({"code": "CONFLICT"});
-            }
-        }
-    }
-    body
-}
-
 fn err(message: impl Into<String>) -> FieldError {
     FieldError {
         message: message.into(),
-    }
-}
-
-impl ObjectValue for Node<'_, '_> {
-    fn type_name(&self) -> &str {
-        &self.ty
-    }
-
-    fn resolve_field<'a>(
-        &'a self,
-        info: &'a ResolveInfo<'a>,
-    ) -> Result<ResolvedValue<'a>, FieldError> {
-        let field = info.field_name();
-        // Most fields take no arguments: skip the conversion (it ran for every leaf).
-        let args = if info.arguments().is_empty() {
-            Value::Null
-        } else {
-            serde_json::to_value(info.arguments()).unwrap_or(Value::Null)
-        };
-        let val = match &self.val {
-            NodeVal::Query => self.ctx.query(field, &args)?,
-            NodeVal::Mutation => self.ctx.mutate(field, &args)?,
-            NodeVal::Row(kind, id, fields) => {
-                self.ctx.row_field(*kind, *id, fields, field, &args)?
-            }
-            NodeVal::Map(m) => match m.get(field) {
-                Some(v) => v.clone(),
-                None => {
-                    return Err(err(format!(
-                        "ION simulator: field {}.{field} is not implemented",
-                        self.ty
-                    )));
-                }
-            },
-        };
-        Ok(self.resolved(val, info))
-    }
-}
-
-impl<'c, 's> Node<'c, 's> {
-    fn resolved<'a>(&'a self, val: Val, info: &ResolveInfo<'_>) -> ResolvedValue<'a> {
-        let ty = info.field_definition().ty.inner_named_type().as_str();
-        let leaf = matches!(
-            SCHEMA.types.get(ty),
-            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_))
-        );
-        match val {
-            // The common case (a scalar of a row) needs no type name.
-            Val::Leaf(v) if leaf => ResolvedValue::leaf(JsonValue::from(v)),
-            val => self.wrap(val, ty.to_string(), leaf),
-        }
-    }
-
-    fn wrap<'a>(&'a self, val: Val, ty: String, leaf: bool) -> ResolvedValue<'a> {
-        match val {
-            Val::Null => ResolvedValue::null(),
-            Val::Leaf(v) if leaf => ResolvedValue::leaf(JsonValue::from(v)),
-            Val::Leaf(v) => self.wrap(from_json(v), ty, leaf),
-            Val::Row(kind, id) => {
-                if !self.ctx.st.borrow().exists(kind, id) {
-                    return ResolvedValue::null();
-                }
-                ResolvedValue::object(Node {
-                    ty: kind.type_name().into(),
-                    val: NodeVal::Row(kind, id, OnceCell::new()),
-                    ctx: self.ctx,
-                })
-            }
-            Val::Map(m) => ResolvedValue::object(Node {
-                ty,
-                val: NodeVal::Map(m),
-                ctx: self.ctx,
-            }),
-            Val::List(items) => ResolvedValue::List(Box::new(
-                items
-                    .into_iter()
-                    .map(move |v| Ok(self.wrap(v, ty.clone(), leaf))),
-            )),
-        }
+        conflict: false,
     }
 }
 
@@ -255,13 +108,22 @@ fn as_id(v: &Value) -> Option<i64> {
 }
 
 fn refusal(ctx: &Ctx<'_>, r: Refusal) -> FieldError {
-    if matches!(r, Refusal::Conflict(_)) {
+    let conflict = matches!(r, Refusal::Conflict(_));
+    if conflict {
         ctx.conflict.set(true);
     }
-    err(r.message().to_string())
+    FieldError {
+        message: r.message().to_string(),
+        conflict,
+    }
 }
 
 impl Ctx<'_> {
+    /// Whether a row exists (a relation may point at a deleted one: that answers null).
+    fn exists(&self, kind: Kind, id: i64) -> bool {
+        self.st.borrow().exists(kind, id)
+    }
+
     fn query(&self, field: &str, args: &Value) -> Result<Val, FieldError> {
         let st = self.st.borrow();
         let single = |kind: Kind| {
@@ -727,6 +589,8 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

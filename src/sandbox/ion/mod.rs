@@ -1,10 +1,12 @@
 //! ION simulator: an axum server on `127.0.0.1:0` speaking ION's token endpoint and GraphQL API.
 //!
 //! Faithful to the schema, not to our client: every document is validated against
-//! `ion-schema.graphql` (invalid → HTTP 400 with graphql-js-style validation messages, as
-//! graphene's HTTP layer answers), then executed against in-memory state ([`state`]) by a
-//! generic executor ([`exec`]). Root fields that are valid but not simulated answer a GraphQL
-//! error naming them. Faults and latency come from the shared seeded injector.
+//! `ion-schema.graphql` by apollo-compiler (invalid → HTTP 400 with graphql-js-style validation
+//! messages, as graphene's HTTP layer answers), then executed against in-memory state ([`state`])
+//! by the simulator's own executor ([`exec`]: it walks the validated operation and writes the
+//! JSON answer directly; variables are coerced by apollo-compiler). Root fields that are valid
+//! but not simulated answer a GraphQL error naming them. Faults and latency come from the shared
+//! seeded injector.
 //!
 //! Simulated root fields: queries `me`, `purchaseOrder(s)`, `purchaseOrderLine(s)`,
 //! `supplier(s)`, `part(s)`, `receipt(s)`, `receiptItems`; mutations `create/update/delete
@@ -656,7 +658,7 @@ async fn graphql(
     // on it could not run anything else (with two cores, not even the client being measured).
     let (status, body) = {
         let shared = Arc::clone(&shared);
-        match tokio::task::spawn_blocking(move || run(&shared, &request)).await {
+        match tokio::task::spawn_blocking(move || run(&shared, request)).await {
             Ok(answer) => answer,
             Err(e) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -729,7 +731,7 @@ fn crash_after(shared: &Shared) -> bool {
 }
 
 /// Validates and executes one request; the answer's status and body.
-fn run(shared: &Shared, request: &GraphQlRequest) -> (StatusCode, String) {
+fn run(shared: &Shared, request: GraphQlRequest) -> (StatusCode, String) {
     let cached = lock(&shared.validated).get(&request.query).cloned();
     let validated = match cached {
         Some(d) => Ok(d),
@@ -756,16 +758,17 @@ fn run(shared: &Shared, request: &GraphQlRequest) -> (StatusCode, String) {
             );
         }
     };
-    let variables = request.variables.clone().unwrap_or_default();
+    // Choosing the operation and coercing the variables needs no state: not under the lock.
+    let variables = request.variables.unwrap_or_default();
+    let mut prepared = match exec::prepare(&document, request.operation_name.as_deref(), variables)
+    {
+        Ok(p) => p,
+        Err(body) => return (StatusCode::OK, body),
+    };
     let executed = {
         let mut st = lock(&shared.state);
         let started = Instant::now();
-        let executed = exec::execute(
-            &mut st,
-            &document,
-            request.operation_name.as_deref(),
-            &variables,
-        );
+        let executed = exec::execute(&mut st, &document, &mut prepared);
         let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         shared.busy_nanos.fetch_add(busy, Ordering::SeqCst);
         executed
