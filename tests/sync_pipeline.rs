@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use netsuite_ion_sync::store::{Checkpoint, Store};
 use netsuite_ion_sync::sync::CycleOptions;
+use netsuite_ion_sync::sync::pipeline::STAGES_IN_FLIGHT;
 use sync_support::*;
 use tokio::sync::Notify;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -174,11 +175,15 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogSignal {
 /// (Single-threaded runtime: the log signal is installed for this thread only.)
 #[tokio::test]
 async fn a_po_read_again_mid_cycle_waits_for_its_first_apply() {
+    // Pages of 3. Chunk 1 [A B C] is staged and its create held; the next STAGES_IN_FLIGHT
+    // chunks are held at their lookups, which fills the reader, so the page after them is read
+    // only once the test releases them, after A is edited: then it holds A again.
+    let held_stages = STAGES_IN_FLIGHT as u64;
+    let pos = 3 * (1 + STAGES_IN_FLIGHT) + 1;
     let s = Sims::default().await;
     let vendor = s.vendor("Acme");
     let item = s.part("P-1");
-    // Pages of 3: [A B C] [D E F] [G], and [G A] once A is edited.
-    let ids: Vec<i64> = (0..7)
+    let ids: Vec<i64> = (0..pos)
         .map(|_| s.po(vendor, "B", vec![line(item, 2.0)]))
         .collect();
     let a = ids[0];
@@ -192,32 +197,42 @@ async fn a_po_read_again_mid_cycle_waits_for_its_first_apply() {
         needle: "still being applied",
         seen: waiting.clone(),
     }));
-    // Chunk 1 (A B C): its create is held. Chunk 2 (D E F): its lookup is held, so page 2 is
-    // read before A is edited. Lookup 3 is chunk 3's (G and A again).
     let create = s.ion.hold("CreatePurchaseOrders", 1);
-    let lookup_2 = s.ion.hold("PurchaseOrdersByAttribute", 2);
-    let lookup_3 = s.ion.hold("PurchaseOrdersByAttribute", 3);
+    let lookups: Vec<_> = (2..2 + held_stages)
+        .map(|n| s.ion.hold("PurchaseOrdersByAttribute", n))
+        .collect();
+    // The lookup of the chunk that holds A again.
+    let again = s.ion.hold("PurchaseOrdersByAttribute", 2 + held_stages);
     let drive = async {
-        tokio::join!(create.reached(), lookup_2.reached());
-        // A is edited now: it moves after every other PO in NetSuite's order (into page 3).
+        create.reached().await;
+        for l in &lookups {
+            l.reached().await;
+        }
+        // A is edited now: it moves after every other PO in NetSuite's order (the last page).
         s.ns.advance(Duration::from_secs(60));
         s.ns.set_po_field(a, "memo", Some("edited mid-run"))
             .unwrap();
-        lookup_2.release();
+        for l in &lookups {
+            l.release();
+        }
         tokio::select! {
-            _ = lookup_3.reached() => {
+            _ = again.reached() => {
                 panic!("A was staged again while its first create was still unapplied")
             }
             _ = waiting.notified() => {}
         }
         create.release();
         // Only now, with A linked, is A staged again: as an update.
-        lookup_3.reached().await;
-        lookup_3.release();
+        again.reached().await;
+        again.release();
     };
     let (sum, ()) = tokio::join!(engine.po_cycle(CycleOptions::default()), drive);
     let sum = sum.unwrap();
-    assert_eq!((sum.seen, sum.applied, sum.failed), (8, 8, 0), "{sum}");
+    assert_eq!(
+        (sum.seen, sum.applied, sum.failed),
+        (pos + 1, pos + 1, 0),
+        "{sum}"
+    );
     for id in &ids {
         s.ion_po(*id); // panics unless exactly one ION PO
     }
@@ -225,7 +240,7 @@ async fn a_po_read_again_mid_cycle_waits_for_its_first_apply() {
         s.ion
             .ids(netsuite_ion_sync::sandbox::ion::Kind::PurchaseOrder)
             .len(),
-        7
+        pos
     );
     assert_eq!(
         s.ion_po(a)["description"].as_str(),

@@ -1,6 +1,7 @@
-//! The poll cycle's changed POs as a pipeline: NetSuite pages are cut into chunks; one task
-//! reads and plans chunk after chunk ([`Engine::stage`]) while another applies the staged jobs
-//! as one continuous stream, up to `apply_concurrency` at once, across chunk boundaries.
+//! The poll cycle's changed POs as a pipeline: NetSuite pages are cut into chunks; a reader
+//! stages them ([`Engine::stage`]: read and plan, a few chunks side by side, handed on in
+//! order) while an applier runs the staged jobs as one continuous stream, up to
+//! `apply_concurrency` at once, across chunk boundaries.
 //!
 //! Why chunks and a stream: with whole pages staged and applied in turns, the first page's
 //! reading was never overlapped and each apply ended with a tail of few requests in flight. With
@@ -21,8 +22,10 @@ use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use anyhow::{Context as _, Result};
+use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
-use futures_util::stream::FuturesUnordered;
+use futures_util::future::FusedFuture as _;
+use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 use tokio::sync::{Notify, mpsc};
 use tracing::debug;
 
@@ -36,6 +39,19 @@ pub const STAGE_CHUNK: usize = 200;
 
 /// Staged chunks waiting for the applier: the reader runs at most this far ahead (memory).
 const CHUNKS_AHEAD: usize = 2;
+
+/// Chunks staged side by side. A chunk's staging is mostly waiting (NetSuite reads, then ION
+/// lookups queued behind the applier's writes under the same in-flight cap); one at a time, the
+/// stages could not keep the applier busy.
+pub const STAGES_IN_FLIGHT: usize = 3;
+
+/// Where the reader is: the next page's cursor and the current page's unstaged headers.
+struct Reading {
+    cursor: PoCursor,
+    headers: VecDeque<PoHeader>,
+    more: bool,
+    failed: bool,
+}
 
 /// A staged chunk on its way to the applier.
 struct Chunk {
@@ -105,7 +121,7 @@ impl Engine {
     /// checkpoint (`high`: where it stands) as chunks complete; `seen` gets every header read.
     pub(super) async fn run_pages(
         &self,
-        mut cursor: PoCursor,
+        cursor: PoCursor,
         high: &mut Option<PoCursor>,
         opts: CycleOptions,
         sum: &mut CycleSummary,
@@ -119,42 +135,50 @@ impl Engine {
         let reader = async {
             // Owned here, so the applier sees the channel end when the reader does.
             let tx = tx;
-            let mut cache = StageCache::default();
+            let cache = &StageCache::default();
+            let seen = Mutex::new(seen);
+            let cx = &ReaderCtx {
+                engine: self,
+                seen: &seen,
+                in_flight: &in_flight,
+                tx: &tx,
+            };
+            let start = Reading {
+                cursor,
+                headers: VecDeque::new(),
+                more: true,
+                failed: false,
+            };
+            // Chunks in cycle order, each claimed (no PO of it still being applied) before it
+            // is staged. Claims are made one after another, in order; up to STAGES_IN_FLIGHT
+            // chunks stage side by side and are handed on in order. (Written with a select over
+            // named async fns rather than stream combinators with closures: with those, rustc
+            // cannot prove the cycle's future `Send`.)
+            let mut staging = FuturesOrdered::new();
+            let mut reading = Box::pin(next_claimed(cx, start)).fuse();
             loop {
-                let page = self
-                    .context()
-                    .netsuite
-                    .po_headers_page(&cursor, &s.body_fields(), s.page_size)
-                    .await
-                    .context("reading changed NetSuite POs")?;
-                let next = page.next_cursor();
-                seen.extend(page.headers.iter().map(|h| h.id));
-                let mut headers = page.headers.into_iter().peekable();
-                while headers.peek().is_some() {
-                    let chunk: Vec<PoHeader> = headers.by_ref().take(STAGE_CHUNK).collect();
-                    let ids: Vec<i64> = chunk.iter().map(|h| h.id).collect();
-                    let done = chunk.last().map(PoHeader::cursor);
-                    if !in_flight.claim(&ids, || tx.is_closed()).await {
-                        return Ok(());
+                tokio::select! {
+                    biased;
+                    Some(next) = staging.next(), if !staging.is_empty() => {
+                        let (chunk, sum) = next?;
+                        read_sum.absorb(sum);
+                        if tx.send(chunk).await.is_err() {
+                            // The applier stopped on an error; that error is the cycle's.
+                            return Ok(());
+                        }
                     }
-                    let staged = self
-                        .stage(chunk, false, opts, &mut read_sum, &mut cache)
-                        .await?;
-                    let chunk = Chunk {
-                        jobs: staged.jobs,
-                        ids,
-                        done,
-                    };
-                    if tx.send(chunk).await.is_err() {
-                        // The applier stopped on an error; that error is the cycle's.
-                        return Ok(());
+                    claimed = &mut reading,
+                        if !reading.is_terminated() && staging.len() < STAGES_IN_FLIGHT =>
+                    {
+                        if let Some((claimed, st)) = claimed {
+                            staging.push_back(stage_claimed(self, claimed, opts, cache));
+                            reading = Box::pin(next_claimed(cx, st)).fuse();
+                        }
                     }
-                }
-                match (page.has_more, next) {
-                    (true, Some(n)) => cursor = n,
-                    _ => return Ok(()),
+                    else => break,
                 }
             }
+            Ok(())
         };
 
         let applier = async {
@@ -227,4 +251,81 @@ impl Engine {
         applied?;
         read
     }
+}
+
+/// What the reader's steps share for one cycle.
+struct ReaderCtx<'r> {
+    engine: &'r Engine,
+    /// Every header read (the cycle retries open problems of POs it did not see).
+    seen: &'r Mutex<&'r mut BTreeSet<i64>>,
+    in_flight: &'r InFlight,
+    /// Closed once the applier stops: a waiting claim then gives up.
+    tx: &'r mpsc::Sender<Chunk>,
+}
+
+/// The next chunk of headers, claimed; reads the next page when the current one is used up.
+/// `None` at the end (or once the applier stopped); a failed page read is the last item.
+async fn next_claimed(
+    cx: &ReaderCtx<'_>,
+    mut st: Reading,
+) -> Option<(Result<(Vec<PoHeader>, Vec<i64>)>, Reading)> {
+    if st.failed {
+        return None;
+    }
+    if st.headers.is_empty() && st.more {
+        let s = &cx.engine.context().settings;
+        let page = cx
+            .engine
+            .context()
+            .netsuite
+            .po_headers_page(&st.cursor, &s.body_fields(), s.page_size)
+            .await
+            .context("reading changed NetSuite POs");
+        match page {
+            Ok(page) => {
+                if let Ok(mut seen) = cx.seen.lock() {
+                    seen.extend(page.headers.iter().map(|h| h.id));
+                }
+                match (page.has_more, page.next_cursor()) {
+                    (true, Some(n)) => st.cursor = n,
+                    _ => st.more = false,
+                }
+                st.headers.extend(page.headers);
+            }
+            Err(e) => {
+                st.failed = true;
+                return Some((Err(e), st));
+            }
+        }
+    }
+    // A chunk never spans pages: it ends where its page ends at the latest.
+    let n = STAGE_CHUNK.min(st.headers.len());
+    if n == 0 {
+        return None;
+    }
+    let chunk: Vec<PoHeader> = st.headers.drain(..n).collect();
+    let ids: Vec<i64> = chunk.iter().map(|h| h.id).collect();
+    if !cx.in_flight.claim(&ids, || cx.tx.is_closed()).await {
+        return None;
+    }
+    Some((Ok((chunk, ids)), st))
+}
+
+/// Stages one claimed chunk: its jobs for the applier, and its share of the summary.
+async fn stage_claimed(
+    engine: &Engine,
+    claimed: Result<(Vec<PoHeader>, Vec<i64>)>,
+    opts: CycleOptions,
+    cache: &StageCache,
+) -> Result<(Chunk, CycleSummary)> {
+    let (chunk, ids) = claimed?;
+    let done = chunk.last().map(PoHeader::cursor);
+    let mut sum = CycleSummary::default();
+    let staged = engine.stage(chunk, false, opts, &mut sum, cache).await?;
+    let chunk = Chunk {
+        jobs: staged.jobs,
+        ids,
+        done,
+    };
+    Ok((chunk, sum))
 }

@@ -148,11 +148,13 @@ pub(super) struct Staged {
 }
 
 /// What earlier chunks of the same cycle already read: NetSuite vendors and items, and ION parts
-/// by number (found or not). Splitting a page into chunks then costs no extra lookups.
+/// by number (found or not). Splitting a page into chunks then costs no extra lookups. Chunks
+/// may be staged side by side; each half is locked for its whole read, so two chunks never ask
+/// for the same vendor, item or part.
 #[derive(Default)]
 pub(super) struct StageCache {
-    reads: ReadCache,
-    parts: BTreeMap<String, Vec<ion::parts::Part>>,
+    reads: tokio::sync::Mutex<ReadCache>,
+    parts: tokio::sync::Mutex<BTreeMap<String, Vec<ion::parts::Part>>>,
 }
 
 /// One PO's work item: NetSuite's data, the link row, the stored problems.
@@ -389,7 +391,7 @@ impl Engine {
         sum: &mut CycleSummary,
     ) -> Result<()> {
         let staged = self
-            .stage(headers, force, opts, sum, &mut StageCache::default())
+            .stage(headers, force, opts, sum, &StageCache::default())
             .await?;
         self.apply_staged(staged, opts, sum).await
     }
@@ -403,7 +405,7 @@ impl Engine {
         force: bool,
         opts: CycleOptions,
         sum: &mut CycleSummary,
-        cache: &mut StageCache,
+        cache: &StageCache,
     ) -> Result<Staged> {
         if headers.is_empty() {
             return Ok(Staged::default());
@@ -415,7 +417,7 @@ impl Engine {
             &self.ctx.netsuite,
             &self.ctx.settings,
             headers,
-            &mut cache.reads,
+            &mut *cache.reads.lock().await,
         )
         .await
         .context("reading NetSuite lines, vendors and items")?;
@@ -493,7 +495,9 @@ impl Engine {
         }
         debug!(elapsed = ?started.elapsed(), "looked up ION POs by Netsuite RecordID");
         let suppliers = self.resolve_suppliers(&work, opts.dry_run).await?;
-        let parts = self.resolve_parts(&work, &mut cache.parts).await?;
+        let parts = self
+            .resolve_parts(&work, &mut *cache.parts.lock().await)
+            .await?;
         debug!(elapsed = ?started.elapsed(), "resolved suppliers and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
