@@ -19,7 +19,7 @@ use apollo_compiler::validation::Valid;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::state::{AttrScope, Kind, ORGANIZATION_ID, Refusal, Related, State, USER_ID};
+use super::state::{AttrRow, AttrScope, Kind, ORGANIZATION_ID, Refusal, Related, State, USER_ID};
 
 /// A resolved value, before the walker writes it in the selected shape.
 #[derive(Debug, Clone)]
@@ -476,6 +476,30 @@ fn scalar_matches(value: &Value, ops: &Value) -> Result<bool, String> {
     Ok(true)
 }
 
+/// Filter on one attribute row, field by field (as [`json_matches`] on its JSON would).
+fn attr_matches(row: &AttrRow, parent: &str, id: i64, filter: &Value) -> Result<bool, String> {
+    let Some(filter) = filter.as_object() else {
+        return Ok(true);
+    };
+    for (key, cond) in filter {
+        if cond.is_null() {
+            continue;
+        }
+        let ok = match key.as_str() {
+            "or_" => any(cond, |f| attr_matches(row, parent, id, f))?,
+            "and_" => all(cond, |f| attr_matches(row, parent, id, f))?,
+            _ => {
+                let v = State::attr_field(row, parent, id, key).unwrap_or(Value::Null);
+                scalar_matches(&v, cond)?
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Filter on a plain JSON object (attribute rows).
 fn json_matches(obj: &Map<String, Value>, filter: &Value) -> Result<bool, String> {
     let Some(filter) = filter.as_object() else {
@@ -542,6 +566,19 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
                     let mut hit = false;
                     for i in ids {
                         if matches(st, k, i, cond)? {
+                            hit = true;
+                            break;
+                        }
+                    }
+                    hit
+                }
+                // Attribute lists (the sync's lookup by Netsuite RecordID filters every PO on
+                // them): each row's fields are read one by one, not built as JSON.
+                None if key == "attributes" && st.attr_rows(kind, id).is_some() => {
+                    let (rows, parent) = st.attr_rows(kind, id).unwrap_or_default();
+                    let mut hit = false;
+                    for row in rows {
+                        if attr_matches(row, parent, id, cond)? {
                             hit = true;
                             break;
                         }

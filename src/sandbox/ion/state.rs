@@ -166,6 +166,9 @@ pub struct AttrDef {
     pub options: Vec<String>,
 }
 
+/// The fields of an attribute row besides its parent's id (see [`State::attr_field`]).
+const ATTR_FIELDS: [&str; 7] = ["id", "key", "value", "type", "Etag", "Created", "Updated"];
+
 #[derive(Debug, Clone)]
 pub struct AttrRow {
     pub key: String,
@@ -1067,19 +1070,55 @@ impl State {
         Value::Array(
             rows.iter()
                 .map(|a| {
-                    json!({
-                        "id": format!("{parent_id}:{}", a.key),
-                        "key": a.key,
-                        "value": a.value,
-                        "type": a.attr_type,
-                        "Etag": a.etag,
-                        "Created": fmt_time(a.created),
-                        "Updated": fmt_time(a.updated),
-                        parent_field: parent_id,
-                    })
+                    let fields = ATTR_FIELDS.iter().chain([&parent_field]);
+                    Value::Object(
+                        fields
+                            .filter_map(|f| {
+                                Self::attr_field(a, parent_field, parent_id, f)
+                                    .map(|v| (f.to_string(), v))
+                            })
+                            .collect(),
+                    )
                 })
                 .collect(),
         )
+    }
+
+    /// One field of an attribute row as answers show it (the one definition: `attrs_json`
+    /// collects it). Filters read single fields through it instead of building every row's JSON,
+    /// timestamps included, for every PO they test.
+    pub fn attr_field(
+        row: &AttrRow,
+        parent_field: &str,
+        parent_id: i64,
+        name: &str,
+    ) -> Option<Value> {
+        Some(match name {
+            "id" => format!("{parent_id}:{}", row.key).into(),
+            "key" => row.key.clone().into(),
+            "value" => row.value.clone(),
+            "type" => row.attr_type.clone().into(),
+            "Etag" => row.etag.clone().into(),
+            "Created" => fmt_time(row.created).into(),
+            "Updated" => fmt_time(row.updated).into(),
+            n if n == parent_field => parent_id.into(),
+            _ => return None,
+        })
+    }
+
+    /// A PO's or line's attribute rows and the name of their parent-id field.
+    pub fn attr_rows(&self, kind: Kind, id: i64) -> Option<(&[AttrRow], &'static str)> {
+        match kind {
+            Kind::PurchaseOrder => self
+                .purchase_orders
+                .get(&id)
+                .map(|p| (&p.attributes[..], "purchaseOrderId")),
+            Kind::PurchaseOrderLine => self
+                .lines
+                .get(&id)
+                .map(|l| (&l.attributes[..], "purchaseOrderLineId")),
+            _ => None,
+        }
     }
 
     fn defs_json(&self, scope: AttrScope) -> Value {
