@@ -134,7 +134,10 @@ async fn run(pos: usize) {
     is.backoff = Backoff::fast();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = SyncSettings::new(MappingConfig::default());
-    settings.apply_concurrency = ION_CAP * 2;
+    settings.apply_concurrency = std::env::var("SYNC_BENCH_APPLY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ION_CAP * 2);
     let engine = Engine::new(Context {
         netsuite: netsuite::Client::new(nss).expect("NetSuite client"),
         ion: ion::Client::new(is).expect("ION client"),

@@ -133,13 +133,16 @@ impl Transport {
         operation: &str,
         body: &[u8],
     ) -> Result<Box<serde_json::value::RawValue>, Error> {
+        let queued = std::time::Instant::now();
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| Error::Config("request semaphore closed".into()))?;
+        let waited = queued.elapsed();
         let mut refreshed = false;
         loop {
+            let sent = std::time::Instant::now();
             let token = self.auth.token().await?;
             let send = self
                 .http
@@ -167,7 +170,15 @@ impl Transport {
                 Ok(Err(e)) => return Err(e),
                 Ok(Ok(v)) => v,
             };
-            tracing::debug!(operation, status = status.as_u16(), "ION GraphQL request");
+            // How long the request waited for an in-flight slot, and then for its answer: tells
+            // a saturated cap (long waits) from a slow server (long answers).
+            tracing::debug!(
+                operation,
+                status = status.as_u16(),
+                waited_ms = waited.as_millis() as u64,
+                answered_ms = sent.elapsed().as_millis() as u64,
+                "ION GraphQL request"
+            );
             if status.as_u16() == 401 {
                 self.auth.invalidate(&token).await;
                 if !refreshed {
