@@ -10,7 +10,6 @@
 
 mod walk;
 
-use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -479,22 +478,6 @@ fn scalar_matches(value: &Value, ops: &Value) -> Result<bool, String> {
 
 /// Filter on one attribute row, field by field (as [`json_matches`] on its JSON would).
 fn attr_matches(row: &AttrRow, parent: &str, id: i64, filter: &Value) -> Result<bool, String> {
-    fields_match(
-        &|key| Cow::Owned(State::attr_field(row, parent, id, key).unwrap_or(Value::Null)),
-        filter,
-    )
-}
-
-/// Filter on a plain JSON object (attribute rows).
-fn json_matches(obj: &Map<String, Value>, filter: &Value) -> Result<bool, String> {
-    fields_match(
-        &|key| obj.get(key).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
-        filter,
-    )
-}
-
-/// A row filter (`or_`, `and_`, columns with operator objects) over a field getter.
-fn fields_match<'v>(get: &dyn Fn(&str) -> Cow<'v, Value>, filter: &Value) -> Result<bool, String> {
     let Some(filter) = filter.as_object() else {
         return Ok(true);
     };
@@ -503,9 +486,33 @@ fn fields_match<'v>(get: &dyn Fn(&str) -> Cow<'v, Value>, filter: &Value) -> Res
             continue;
         }
         let ok = match key.as_str() {
-            "or_" => any(cond, |f| fields_match(get, f))?,
-            "and_" => all(cond, |f| fields_match(get, f))?,
-            _ => scalar_matches(&get(key), cond)?,
+            "or_" => any(cond, |f| attr_matches(row, parent, id, f))?,
+            "and_" => all(cond, |f| attr_matches(row, parent, id, f))?,
+            _ => {
+                let v = State::attr_field(row, parent, id, key).unwrap_or(Value::Null);
+                scalar_matches(&v, cond)?
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Filter on a plain JSON object (attribute rows).
+fn json_matches(obj: &Map<String, Value>, filter: &Value) -> Result<bool, String> {
+    let Some(filter) = filter.as_object() else {
+        return Ok(true);
+    };
+    for (key, cond) in filter {
+        if cond.is_null() {
+            continue;
+        }
+        let ok = match key.as_str() {
+            "or_" => any(cond, |f| json_matches(obj, f))?,
+            "and_" => all(cond, |f| json_matches(obj, f))?,
+            _ => scalar_matches(obj.get(key).unwrap_or(&Value::Null), cond)?,
         };
         if !ok {
             return Ok(false);

@@ -428,38 +428,6 @@ impl<'d> Walker<'_, '_, 'd, '_> {
         }
     }
 
-    /// CompleteValue for a list: each item by `each`; an item that fails is null, or fails the
-    /// whole list if the item type is non-null (null propagation).
-    fn list<T>(
-        &mut self,
-        path: Path<'_>,
-        item_ty: &Type,
-        items: &[T],
-        g: &Group<'d>,
-        each: fn(&mut Self, Path<'_>, &Type, &T, &Group<'d>) -> Done,
-    ) -> Done {
-        self.out.push(b'[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            let link = Link {
-                step: Step::Index(i),
-                up: path,
-            };
-            let mark = self.out.len();
-            if each(self, Some(&link), item_ty, item, g).is_err() {
-                if item_ty.is_non_null() {
-                    return Err(Propagate);
-                }
-                self.out.truncate(mark);
-                self.out.extend_from_slice(b"null");
-            }
-        }
-        self.out.push(b']');
-        Ok(())
-    }
-
     /// CompleteValue for a resolver's value.
     fn complete(&mut self, path: Path<'_>, ty: &Type, v: &Val, g: &Group<'d>) -> Done {
         match v {
@@ -469,7 +437,26 @@ impl<'d> Walker<'_, '_, 'd, '_> {
                 let Some(item_ty) = list_item(ty) else {
                     return self.fail(path, g, format!("Non-list type {ty} resolved to a list"));
                 };
-                self.list(path, item_ty, items, g, Self::complete)
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    let link = Link {
+                        step: Step::Index(i),
+                        up: path,
+                    };
+                    let mark = self.out.len();
+                    if self.complete(Some(&link), item_ty, item, g).is_err() {
+                        if item_ty.is_non_null() {
+                            return Err(Propagate);
+                        }
+                        self.out.truncate(mark);
+                        self.out.extend_from_slice(b"null");
+                    }
+                }
+                self.out.push(b']');
+                Ok(())
             }
             Val::Row(kind, id) => {
                 if !self.ctx.exists(*kind, *id) {
@@ -497,7 +484,26 @@ impl<'d> Walker<'_, '_, 'd, '_> {
                 let Value::Array(items) = j else {
                     return self.fail(path, g, format!("list type {ty} resolved to an object"));
                 };
-                return self.list(path, item_ty, items, g, Self::json);
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    let link = Link {
+                        step: Step::Index(i),
+                        up: path,
+                    };
+                    let mark = self.out.len();
+                    if self.json(Some(&link), item_ty, item, g).is_err() {
+                        if item_ty.is_non_null() {
+                            return Err(Propagate);
+                        }
+                        self.out.truncate(mark);
+                        self.out.extend_from_slice(b"null");
+                    }
+                }
+                self.out.push(b']');
+                return Ok(());
             }
             Type::Named(name) | Type::NonNullNamed(name) => name,
         };
