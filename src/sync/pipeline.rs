@@ -118,7 +118,7 @@ impl InFlight {
 
 impl Engine {
     /// Reads every page of POs changed since `cursor` and applies them, pipelined. Moves the PO
-    /// checkpoint (`high`: where it stands) as chunks complete; `seen` gets every header read.
+    /// checkpoint (`high`: where it stands) as chunks complete; `seen` gets every header staged (all of them, unless the cycle fails).
     pub(super) async fn run_pages(
         &self,
         cursor: PoCursor,
@@ -136,10 +136,8 @@ impl Engine {
             // Owned here, so the applier sees the channel end when the reader does.
             let tx = tx;
             let cache = &StageCache::default();
-            let seen = Mutex::new(seen);
             let cx = &ReaderCtx {
                 engine: self,
-                seen: &seen,
                 in_flight: &in_flight,
                 tx: &tx,
             };
@@ -171,6 +169,10 @@ impl Engine {
                         if !reading.is_terminated() && staging.len() < STAGES_IN_FLIGHT =>
                     {
                         if let Some((claimed, st)) = claimed {
+                            // Every header read is in exactly one claimed chunk.
+                            if let Ok((_, ids)) = &claimed {
+                                seen.extend(ids.iter().copied());
+                            }
                             staging.push_back(stage_claimed(self, claimed, opts, cache));
                             reading = Box::pin(next_claimed(cx, st)).fuse();
                         }
@@ -256,8 +258,6 @@ impl Engine {
 /// What the reader's steps share for one cycle.
 struct ReaderCtx<'r> {
     engine: &'r Engine,
-    /// Every header read (the cycle retries open problems of POs it did not see).
-    seen: &'r Mutex<&'r mut BTreeSet<i64>>,
     in_flight: &'r InFlight,
     /// Closed once the applier stops: a waiting claim then gives up.
     tx: &'r mpsc::Sender<Chunk>,
@@ -283,9 +283,6 @@ async fn next_claimed(
             .context("reading changed NetSuite POs");
         match page {
             Ok(page) => {
-                if let Ok(mut seen) = cx.seen.lock() {
-                    seen.extend(page.headers.iter().map(|h| h.id));
-                }
                 match (page.has_more, page.next_cursor()) {
                     (true, Some(n)) => st.cursor = n,
                     _ => st.more = false,
