@@ -27,6 +27,9 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 /// The progress record of an unfinished `backfill` (in the `meta` tree).
 const BACKFILL_KEY: &[u8] = b"backfill";
 const LOCK_FILE: &str = "LOCK";
+/// How long [`Store::open`] keeps trying a lock it found taken (see there for why).
+pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 const DB_DIR: &str = "db";
 /// Written by the running daemon so `status` can answer while the store is locked.
 pub const STATUS_SNAPSHOT_FILE: &str = "status.json";
@@ -53,6 +56,20 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store: unreadable {what} ({reason}); the store may be damaged")]
     Corrupt { what: String, reason: String },
+}
+
+impl StoreError {
+    /// Whether the store was refused only because a lock was taken: ours, or sled's own lock
+    /// on its database file (sled reports that as an I/O error with this text and no kind).
+    fn is_lock_contention(&self) -> bool {
+        match self {
+            StoreError::Locked { .. } => true,
+            StoreError::Sled(sled::Error::Io(e)) => {
+                e.to_string().contains("could not acquire lock")
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A keyset cursor: the text a remote system gave for a timestamp, plus the id that breaks ties.
@@ -291,7 +308,31 @@ pub struct PoCommit {
 impl Store {
     /// Opens (creating if needed) the store in `path`, refusing when another process holds it
     /// or when it was written by a newer schema.
+    ///
+    /// A lock found taken is tried again for up to [`LOCK_GRACE`] before the refusal. Why: a
+    /// lock can outlive its owner by a moment. A process that starts a child copies every open
+    /// descriptor into it, and the copy keeps the lock (ours and sled's, both `flock`) until the
+    /// child's `exec` closes it, so a store closed and reopened just then, in this process or
+    /// by the child, would be refused although nobody holds it. A real second daemon holds the
+    /// lock for far longer than the grace.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let started = std::time::Instant::now();
+        let mut told = false;
+        loop {
+            match Store::open_once(path) {
+                Err(e) if e.is_lock_contention() && started.elapsed() < LOCK_GRACE => {
+                    if !told {
+                        tracing::debug!(path = %path.display(), "the store is locked; trying again for a moment");
+                        told = true;
+                    }
+                    std::thread::sleep(LOCK_RETRY);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
             source,

@@ -2,6 +2,8 @@
 //! single-process lock and the schema guard. Crash tests re-run this test binary as a child
 //! process (the `child_*` entry points do nothing unless the parent set their variable).
 
+mod log_signal;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -253,6 +255,48 @@ fn second_opener_is_refused_with_a_clear_message() {
         msg.contains(&format!("pid {}", std::process::id())),
         "{msg}"
     );
+}
+
+/// A lock that is freed while `open` is still trying is taken, not refused: the moment a child
+/// being started holds a copy of a just-closed lock (see `Store::open`) must not fail the open.
+#[test]
+fn a_lock_freed_within_the_grace_is_taken() {
+    use std::sync::mpsc;
+    use std::sync::{Mutex, OnceLock};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    // A global subscriber, not a per-thread one: tracing caches per call site whether anyone
+    // listens, and a thread-scoped subscriber can miss an event whose site another test's
+    // thread reached first.
+    static CONTENDED: OnceLock<Mutex<mpsc::Sender<()>>> = OnceLock::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = Store::open(dir.path()).expect("open");
+    let (tx, contended) = mpsc::channel();
+    CONTENDED.get_or_init(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(
+            log_signal::LogSignal {
+                // Only this test's store: other tests' opens may be refused meanwhile.
+                needles: vec![
+                    "the store is locked".into(),
+                    dir.path().display().to_string(),
+                ],
+                then: || {
+                    if let Some(Ok(tx)) = CONTENDED.get().map(|m| m.lock().map(|g| g.clone())) {
+                        let _ = tx.send(());
+                    }
+                },
+            },
+        ));
+        Mutex::new(tx)
+    });
+    let path = dir.path().to_path_buf();
+    let second = std::thread::spawn(move || Store::open(&path));
+    // The second opener has found the lock taken (it logs so) and is still trying.
+    contended
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the second open reports the lock taken");
+    drop(first);
+    let second = second.join().expect("thread");
+    assert!(second.is_ok(), "{:?}", second.err());
 }
 
 #[test]

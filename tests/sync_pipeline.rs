@@ -3,12 +3,14 @@
 //! chunks, a run abandoned mid-way resumes without duplicates, every page's POs land exactly
 //! once, and a PO read again mid-cycle waits for its first apply.
 
+mod log_signal;
 mod sync_support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use log_signal::LogSignal;
 use netsuite_ion_sync::store::{Checkpoint, Store};
 use netsuite_ion_sync::sync::CycleOptions;
 use netsuite_ion_sync::sync::pipeline::STAGES_IN_FLIGHT;
@@ -144,31 +146,6 @@ async fn many_pages_of_new_pos_share_suppliers_without_duplicates() {
     assert_eq!(again.unchanged, POS, "{again}");
 }
 
-/// Notifies when the engine logs an event whose message contains `needle` (the test then knows
-/// the engine reached that point, without sleeping).
-struct LogSignal {
-    needle: &'static str,
-    seen: Arc<Notify>,
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogSignal {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        struct Find(&'static str, bool);
-        impl tracing::field::Visit for Find {
-            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
-                if f.name() == "message" && format!("{v:?}").contains(self.0) {
-                    self.1 = true;
-                }
-            }
-        }
-        let mut find = Find(self.needle, false);
-        event.record(&mut find);
-        if find.1 {
-            self.seen.notify_one();
-        }
-    }
-}
-
 /// A PO edited while its create is still in flight comes back in a later page of the same
 /// cycle. Staging it then (ION lookup by Netsuite RecordID, plan) would find no ION PO and no
 /// link and create it a second time; the reader must wait for the first apply instead.
@@ -193,9 +170,10 @@ async fn a_po_read_again_mid_cycle_waits_for_its_first_apply() {
     let engine = s.engine(dir.path(), settings);
 
     let waiting = Arc::new(Notify::new());
+    let seen = waiting.clone();
     let _log = tracing::subscriber::set_default(tracing_subscriber::registry().with(LogSignal {
-        needle: "still being applied",
-        seen: waiting.clone(),
+        needles: vec!["still being applied".into()],
+        then: move || seen.notify_one(),
     }));
     let create = s.ion.hold("CreatePurchaseOrders", 1);
     let lookups: Vec<_> = (2..2 + held_stages)
