@@ -155,6 +155,8 @@ async fn run(pos: usize) {
     ns.reset_counters();
     ion_sim.reset_counters();
 
+    let perf = PerfControl::from_env();
+    perf.send("enable");
     let cpu_before = process_cpu();
     let started = Instant::now();
     let sum = engine
@@ -162,6 +164,7 @@ async fn run(pos: usize) {
         .await
         .expect("cycle");
     let wall = started.elapsed();
+    perf.send("disable");
     let cpu = process_cpu()
         .zip(cpu_before)
         .map(|(after, before)| after - before);
@@ -226,4 +229,24 @@ fn process_cpu() -> Option<f64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     Some(ticks / 100.0)
+}
+
+/// `SYNC_BENCH_PERF_CTL=<fifo>`: tells `perf record -D -1 --control fifo:<fifo>` to sample the
+/// timed cycle only, not the set-up (`perf` reads `enable` / `disable` from that fifo).
+struct PerfControl(Option<std::fs::File>);
+
+impl PerfControl {
+    fn from_env() -> PerfControl {
+        PerfControl(
+            std::env::var_os("SYNC_BENCH_PERF_CTL")
+                .and_then(|p| std::fs::OpenOptions::new().write(true).open(p).ok()),
+        )
+    }
+
+    fn send(&self, command: &str) {
+        use std::io::Write as _;
+        if let Some(mut f) = self.0.as_ref() {
+            let _ = writeln!(f, "{command}");
+        }
+    }
 }

@@ -29,6 +29,10 @@ enum Val {
     /// org settings), which the walker reads as objects where the schema says so.
     Leaf(Value),
     Row(Kind, i64),
+    /// Attribute row `n` of a PO or line: its fields are read when selected (answers after each
+    /// line write select two of its eight; building all of them was a large share of the
+    /// simulator's work).
+    Attr(Kind, i64, usize),
     Map(BTreeMap<String, Val>),
     List(Vec<Val>),
 }
@@ -200,6 +204,13 @@ impl Ctx<'_> {
         out.map_err(|r| refusal(self, r))
     }
 
+    /// One field of attribute row `n` of a PO or line (see [`Val::Attr`]).
+    fn attr_field(&self, kind: Kind, id: i64, n: usize, field: &str) -> Option<Value> {
+        let st = self.st.borrow();
+        let (rows, parent_field) = st.attr_rows(kind, id)?;
+        State::attr_field(rows.get(n)?, parent_field, id, field)
+    }
+
     fn row_field(
         &self,
         kind: Kind,
@@ -223,6 +234,13 @@ impl Ctx<'_> {
                     Val::List(out)
                 }
             });
+        }
+        if field == "attributes"
+            && let Some((rows, _)) = st.attr_rows(kind, id)
+        {
+            return Ok(Val::List(
+                (0..rows.len()).map(|n| Val::Attr(kind, id, n)).collect(),
+            ));
         }
         if let Some(v) = st.quick_field(kind, id, field) {
             return Ok(Val::Leaf(v));

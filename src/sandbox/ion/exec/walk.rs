@@ -228,6 +228,8 @@ enum Obj<'v> {
     /// [`State::quick_field`]: crate::sandbox::ion::state::State::quick_field
     /// [`State::fields`]: crate::sandbox::ion::state::State::fields
     Row(Kind, i64, OnceCell<Option<Map<String, Value>>>),
+    /// Attribute row `n` of a PO or line, its fields read when selected.
+    Attr(Kind, i64, usize),
     /// A payload, connection, edge or page info built by a resolver.
     Map(&'v BTreeMap<String, Val>),
     /// A JSON object standing for an object (attribute rows, org settings).
@@ -406,6 +408,10 @@ impl<'d> Walker<'_, '_, 'd, '_> {
                 Obj::Row(kind, id, fields) => ctx
                     .row_field(*kind, *id, fields, name, args)
                     .map(Got::Owned),
+                Obj::Attr(kind, id, n) => ctx
+                    .attr_field(*kind, *id, *n, name)
+                    .map(|v| Got::Owned(Val::Leaf(v)))
+                    .ok_or_else(|| not_simulated(ty, name)),
                 Obj::Map(m) => m
                     .get(name)
                     .map(Got::Val)
@@ -465,6 +471,10 @@ impl<'d> Walker<'_, '_, 'd, '_> {
                 let name = kind.type_name();
                 self.check_object(path, ty, name, g)?;
                 self.sub_object(path, &Obj::Row(*kind, *id, OnceCell::new()), name, g)
+            }
+            Val::Attr(kind, id, n) => {
+                let name = self.declared_object(path, ty, g)?;
+                self.sub_object(path, &Obj::Attr(*kind, *id, *n), name, g)
             }
             Val::Map(m) => {
                 let name = self.declared_object(path, ty, g)?;
@@ -934,7 +944,7 @@ mod tests {
     use super::{Ctx, Walker};
     use crate::ion::schema::validate;
     use crate::sandbox::ion::exec::{execute, prepare};
-    use crate::sandbox::ion::state::{AttrScope, State};
+    use crate::sandbox::ion::state::{AttrScope, Kind, State};
 
     /// A PO with two lines (the second carries an attribute), and the state.
     fn state() -> (State, i64, Vec<i64>) {
@@ -994,6 +1004,46 @@ mod tests {
             )
         );
         assert!(v.get("errors").is_none());
+    }
+
+    /// Attribute rows are answered field by field (`Val::Attr`); what they show must be what
+    /// the whole-row JSON (used by filters and `State::fields`) holds.
+    #[test]
+    fn attribute_rows_answer_the_selected_fields_as_the_row_json_has_them() {
+        let (mut st, _, lines) = state();
+        let line = lines[1];
+        let whole = st
+            .fields(Kind::PurchaseOrderLine, line)
+            .and_then(|f| f.get("attributes").cloned())
+            .expect("attributes of the line");
+        let (_, v) = run(
+            &mut st,
+            "query Q($id: ID!) {
+               purchaseOrderLine(id: $id) {
+                 attributes { __typename key value type Etag Created Updated id purchaseOrderLineId }
+                 only: attributes { value }
+               }
+             }",
+            None,
+            json!({"id": line}),
+        );
+        assert!(v.get("errors").is_none(), "{v}");
+        let got = &v["data"]["purchaseOrderLine"];
+        let mut expected = whole.clone();
+        for row in expected.as_array_mut().expect("rows") {
+            row["__typename"] = json!("PurchaseOrderLineAttribute");
+        }
+        let mut got_rows = got["attributes"].clone();
+        assert_eq!(got_rows.as_array().map(Vec::len), Some(1));
+        for (g, e) in got_rows
+            .as_array_mut()
+            .expect("rows")
+            .iter_mut()
+            .zip(expected.as_array().expect("rows"))
+        {
+            assert_eq!(g, e);
+        }
+        assert_eq!(got["only"], json!([{"value": 7}]));
     }
 
     #[test]
