@@ -277,6 +277,18 @@ pub fn delete_lines(n: usize) -> String {
     )
 }
 
+/// `n` aliased `createSupplier` mutations (a chunk's missing suppliers in one request).
+pub fn create_suppliers(n: usize) -> String {
+    batch(
+        "CreateSuppliers",
+        "createSupplier",
+        &[("input", "i", "CreateSupplierInput!")],
+        "supplier { id _etag name }",
+        n,
+        "",
+    )
+}
+
 /// Alias of the `k`-th mutation in a batch document.
 pub fn alias(k: usize) -> String {
     format!("l{k}")
@@ -334,6 +346,8 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("DeletePurchaseOrder", DELETE_PURCHASE_ORDER.to_string()),
         ("SuppliersByName", SUPPLIERS_BY_NAME.to_string()),
         ("CreateSupplier", CREATE_SUPPLIER.to_string()),
+        ("CreateSuppliers", create_suppliers(1)),
+        ("CreateSuppliers", create_suppliers(3)),
         ("PartsByNumber", PARTS_BY_NUMBER.to_string()),
         (
             "ReceiptItemsChangedSince",

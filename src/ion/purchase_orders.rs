@@ -346,7 +346,7 @@ fn new_line_input(po_id: i64, line: &NewLine) -> NewLineInput<'_> {
 }
 
 /// Variables `$i0`, `$i1`, … of an aliased batch, serialised as a map without building one.
-struct Indexed<T>(Vec<T>);
+pub(super) struct Indexed<T>(pub(super) Vec<T>);
 
 impl<T: Serialize> Serialize for Indexed<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -448,10 +448,10 @@ struct NewLineStamp {
 /// A mutation answer by response key (`createPurchaseOrder`, or aliases `p0`, `p1`, … in a
 /// batch): the payload object, whose one selected field holds a `T`. Typed all the way down, so
 /// a batched answer is read without building (and dropping) a JSON tree.
-type Answers<T> = HashMap<String, Option<HashMap<String, Option<T>>>>;
+pub(super) type Answers<T> = HashMap<String, Option<HashMap<String, Option<T>>>>;
 
 /// Takes `field.inner` out of an answer; a missing or null one is a decode error naming it.
-fn take<T>(data: &mut Answers<T>, field: &str, inner: &str) -> Result<T, Error> {
+pub(super) fn take<T>(data: &mut Answers<T>, field: &str, inner: &str) -> Result<T, Error> {
     let payload = data
         .remove(field)
         .ok_or_else(|| Error::Decode(format!("no `{field}` in answer")))?;

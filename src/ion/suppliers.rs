@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, json};
 
+use super::purchase_orders::{Answers, Indexed, MAX_BATCH, take};
 use super::transport::Replay;
 use super::{Client, Error, collect_chunks, documents, nullable_string};
 
@@ -57,5 +58,29 @@ impl Client {
         data.create
             .and_then(|p| p.supplier)
             .ok_or_else(|| Error::Decode("createSupplier returned no supplier".into()))
+    }
+
+    /// Creates one supplier per name, up to [`MAX_BATCH`] in one aliased request: a first sync
+    /// meets many new vendors at once, and one round trip each held up every PO behind them.
+    /// On an error no supplier of the failed request is reported, though some may exist: like
+    /// [`Self::create_supplier`], not retried after an ambiguous failure, and the caller looks
+    /// the names up again before creating any of them one by one.
+    pub async fn create_suppliers(&self, names: &[String]) -> Result<Vec<Supplier>, Error> {
+        let mut out = Vec::with_capacity(names.len());
+        for chunk in names.chunks(MAX_BATCH) {
+            let vars = Indexed(chunk.iter().map(|n| json!({"name": n})).collect());
+            let mut data: Answers<Supplier> = self
+                .run(
+                    "CreateSuppliers",
+                    &documents::create_suppliers(chunk.len()),
+                    vars,
+                    Replay::OnlyIfNotApplied,
+                )
+                .await?;
+            for k in 0..chunk.len() {
+                out.push(take(&mut data, &documents::alias(k), "supplier")?);
+            }
+        }
+        Ok(out)
     }
 }

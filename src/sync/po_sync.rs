@@ -480,25 +480,31 @@ impl Engine {
         }
 
         // Exactly once: ION's copy is found by its natural key, whatever the link table says.
+        // The three lookups are independent: side by side, a chunk waits for the slowest one
+        // (creating its missing suppliers), not for the sum.
         let ns_ids: Vec<String> = work.iter().map(|w| w.read.po.id.to_string()).collect();
-        let found = self
-            .ctx
-            .ion
-            .purchase_orders_by_netsuite_id(&ns_ids)
-            .await
-            .context("looking up ION POs by Netsuite RecordID")?;
-        let mut by_ns: BTreeMap<i64, Vec<IonPurchaseOrder>> = BTreeMap::new();
-        for p in found {
-            if let Some(ns) = record_id(&p) {
-                by_ns.entry(ns).or_default().push(p);
+        let lookup = async {
+            let found = self
+                .ctx
+                .ion
+                .purchase_orders_by_netsuite_id(&ns_ids)
+                .await
+                .context("looking up ION POs by Netsuite RecordID")?;
+            let mut by_ns: BTreeMap<i64, Vec<IonPurchaseOrder>> = BTreeMap::new();
+            for p in found {
+                if let Some(ns) = record_id(&p) {
+                    by_ns.entry(ns).or_default().push(p);
+                }
             }
-        }
-        debug!(elapsed = ?started.elapsed(), "looked up ION POs by Netsuite RecordID");
-        let suppliers = self.resolve_suppliers(&work, opts.dry_run).await?;
-        let parts = self
-            .resolve_parts(&work, &mut *cache.parts.lock().await)
-            .await?;
-        debug!(elapsed = ?started.elapsed(), "resolved suppliers and parts");
+            Ok::<_, anyhow::Error>(by_ns)
+        };
+        let parts = async {
+            self.resolve_parts(&work, &mut *cache.parts.lock().await)
+                .await
+        };
+        let (mut by_ns, suppliers, parts) =
+            tokio::try_join!(lookup, self.resolve_suppliers(&work, opts.dry_run), parts)?;
+        debug!(elapsed = ?started.elapsed(), "looked up ION POs, suppliers and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
         // everything else PO by PO; both kinds in flight together.
@@ -630,7 +636,9 @@ impl Engine {
             let e = by_name.entry(s.name.as_str()).or_insert(s.id);
             *e = (*e).min(s.id);
         }
-        // Suppliers to create: one per missing name (two vendors may share one), concurrently.
+        // Suppliers to create: one per missing name (two vendors may share one), in aliased
+        // batches. A batch that fails creates none for sure: its vendors' POs then look the name
+        // up again and create it themselves (`apply::find_or_create_supplier`), failing alone.
         let mut to_create: Vec<String> = wanted
             .values()
             .filter(|n| !by_name.contains_key(n.as_str()))
@@ -639,24 +647,23 @@ impl Engine {
         to_create.sort();
         to_create.dedup();
         let mut created: BTreeMap<String, i64> = BTreeMap::new();
-        if !dry_run {
-            let results: Vec<(String, Result<ion::Supplier, ion::Error>)> =
-                futures_util::stream::iter(to_create)
-                    .map(|name| async move {
-                        let r = self.ctx.ion.create_supplier(&name).await;
-                        (name, r)
-                    })
-                    .buffer_unordered(self.ctx.settings.apply_concurrency.max(1))
-                    .collect()
-                    .await;
-            for (name, r) in results {
+        if !dry_run && !to_create.is_empty() {
+            // One request per 50 names; a first sync rarely meets more than that in a chunk.
+            for names in to_create.chunks(ion::purchase_orders::MAX_BATCH) {
+                let r = self.ctx.ion.create_suppliers(names).await;
                 match r {
-                    Ok(s) => {
-                        info!(supplier = s.id, name = %name, "created ION supplier");
-                        created.insert(name, s.id);
+                    Ok(suppliers) => {
+                        for (name, s) in names.iter().zip(suppliers) {
+                            info!(supplier = s.id, name = %name, "created ION supplier");
+                            created.insert(name.clone(), s.id);
+                        }
                     }
-                    // The POs of this vendor plan the create themselves and fail alone.
-                    Err(e) => warn!(name = %name, error = %e, "creating ION supplier failed"),
+                    Err(e) => warn!(
+                        suppliers = names.len(),
+                        first = %names[0],
+                        error = %e,
+                        "creating ION suppliers failed; their POs will look them up and retry"
+                    ),
                 }
             }
         }
