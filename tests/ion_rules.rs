@@ -85,7 +85,7 @@ async fn the_only_line_status_a_client_may_set_is_canceled() {
     for status in ["ORDERED", "RECEIVED", "APPROVED"] {
         let (http, body) = raw(
             &sim,
-            documents::update_lines(1).as_str(),
+            &documents::update_lines(1),
             json!({"i0": {"id": line.id, "etag": line.etag, "status": status}}),
         )
         .await;

@@ -5,6 +5,9 @@
 //! Fragments are spliced in with `concat!` (macros, because `concat!` only takes literals): one
 //! definition of "what we read of a purchase order" keeps every read consistent.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
 /// What the sync reads of a purchase-order line (etag for writes, calculated status, quantities,
 /// and the attributes holding `ns_line_id` / `Non-receivable`).
 macro_rules! line_fields {
@@ -196,7 +199,7 @@ const LINE_PAYLOAD: &str =
     "purchaseOrderLine { ...PurchaseOrderLineFields purchaseOrder { id _etag _updated status } }";
 
 /// `n` aliased `createPurchaseOrderLine` mutations (`l0`…); variables `$i0`….
-pub fn create_lines(n: usize) -> String {
+pub fn create_lines(n: usize) -> Arc<str> {
     batch(
         "CreatePurchaseOrderLines",
         "createPurchaseOrderLine",
@@ -208,7 +211,7 @@ pub fn create_lines(n: usize) -> String {
 }
 
 /// `n` aliased `updatePurchaseOrderLine` mutations (field edits and cancellation).
-pub fn update_lines(n: usize) -> String {
+pub fn update_lines(n: usize) -> Arc<str> {
     batch(
         "UpdatePurchaseOrderLines",
         "updatePurchaseOrderLine",
@@ -230,7 +233,7 @@ const NEW_LINE_STAMP: &str =
     "purchaseOrderLine { id attributes { key value } purchaseOrder { id _etag status } }";
 
 /// `n` aliased `createPurchaseOrder` mutations (several new POs in one request); `$i0`….
-pub fn create_purchase_orders(n: usize) -> String {
+pub fn create_purchase_orders(n: usize) -> Arc<str> {
     batch(
         "CreatePurchaseOrders",
         "createPurchaseOrder",
@@ -242,7 +245,7 @@ pub fn create_purchase_orders(n: usize) -> String {
 }
 
 /// `n` aliased `createPurchaseOrderLine` mutations on new POs, answering [`NEW_LINE_STAMP`].
-pub fn create_new_lines(n: usize) -> String {
+pub fn create_new_lines(n: usize) -> Arc<str> {
     batch(
         "CreateNewPurchaseOrderLines",
         "createPurchaseOrderLine",
@@ -254,7 +257,7 @@ pub fn create_new_lines(n: usize) -> String {
 }
 
 /// `n` aliased `updatePurchaseOrder` mutations moving new POs out of DRAFT.
-pub fn update_purchase_orders(n: usize) -> String {
+pub fn update_purchase_orders(n: usize) -> Arc<str> {
     batch(
         "UpdatePurchaseOrders",
         "updatePurchaseOrder",
@@ -266,7 +269,7 @@ pub fn update_purchase_orders(n: usize) -> String {
 }
 
 /// `n` aliased `deletePurchaseOrderLine` mutations; variables `$id0, $etag0`….
-pub fn delete_lines(n: usize) -> String {
+pub fn delete_lines(n: usize) -> Arc<str> {
     batch(
         "DeletePurchaseOrderLines",
         "deletePurchaseOrderLine",
@@ -278,7 +281,7 @@ pub fn delete_lines(n: usize) -> String {
 }
 
 /// `n` aliased `createSupplier` mutations (a chunk's missing suppliers in one request).
-pub fn create_suppliers(n: usize) -> String {
+pub fn create_suppliers(n: usize) -> Arc<str> {
     batch(
         "CreateSuppliers",
         "createSupplier",
@@ -294,7 +297,29 @@ pub fn alias(k: usize) -> String {
     format!("l{k}")
 }
 
+/// Batch documents already written, by operation and size: a sync sends the same few
+/// thousands of times, and writing one (a `format!` per alias) was a visible share of the
+/// client's CPU.
+static BATCHES: LazyLock<Mutex<HashMap<(&'static str, usize), Arc<str>>>> =
+    LazyLock::new(Mutex::default);
+
 fn batch(
+    operation: &'static str,
+    field: &str,
+    args: &[(&str, &str, &str)],
+    selection: &str,
+    n: usize,
+    fragments: &str,
+) -> Arc<str> {
+    let mut cache = BATCHES.lock().unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(
+        cache
+            .entry((operation, n))
+            .or_insert_with(|| write_batch(operation, field, args, selection, n, fragments).into()),
+    )
+}
+
+fn write_batch(
     operation: &str,
     field: &str,
     args: &[(&str, &str, &str)],
@@ -346,8 +371,8 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("DeletePurchaseOrder", DELETE_PURCHASE_ORDER.to_string()),
         ("SuppliersByName", SUPPLIERS_BY_NAME.to_string()),
         ("CreateSupplier", CREATE_SUPPLIER.to_string()),
-        ("CreateSuppliers", create_suppliers(1)),
-        ("CreateSuppliers", create_suppliers(3)),
+        ("CreateSuppliers", create_suppliers(1).to_string()),
+        ("CreateSuppliers", create_suppliers(3).to_string()),
         ("PartsByNumber", PARTS_BY_NUMBER.to_string()),
         (
             "ReceiptItemsChangedSince",
@@ -357,18 +382,36 @@ pub fn all() -> Vec<(&'static str, String)> {
             "ReceiptItemsOfReceipts",
             RECEIPT_ITEMS_OF_RECEIPTS.to_string(),
         ),
-        ("CreatePurchaseOrders", create_purchase_orders(1)),
-        ("CreatePurchaseOrders", create_purchase_orders(3)),
-        ("UpdatePurchaseOrders", update_purchase_orders(1)),
-        ("UpdatePurchaseOrders", update_purchase_orders(3)),
-        ("CreateNewPurchaseOrderLines", create_new_lines(1)),
-        ("CreateNewPurchaseOrderLines", create_new_lines(20)),
-        ("CreatePurchaseOrderLines", create_lines(1)),
-        ("CreatePurchaseOrderLines", create_lines(20)),
-        ("UpdatePurchaseOrderLines", update_lines(1)),
-        ("UpdatePurchaseOrderLines", update_lines(3)),
-        ("DeletePurchaseOrderLines", delete_lines(1)),
-        ("DeletePurchaseOrderLines", delete_lines(3)),
+        (
+            "CreatePurchaseOrders",
+            create_purchase_orders(1).to_string(),
+        ),
+        (
+            "CreatePurchaseOrders",
+            create_purchase_orders(3).to_string(),
+        ),
+        (
+            "UpdatePurchaseOrders",
+            update_purchase_orders(1).to_string(),
+        ),
+        (
+            "UpdatePurchaseOrders",
+            update_purchase_orders(3).to_string(),
+        ),
+        (
+            "CreateNewPurchaseOrderLines",
+            create_new_lines(1).to_string(),
+        ),
+        (
+            "CreateNewPurchaseOrderLines",
+            create_new_lines(20).to_string(),
+        ),
+        ("CreatePurchaseOrderLines", create_lines(1).to_string()),
+        ("CreatePurchaseOrderLines", create_lines(20).to_string()),
+        ("UpdatePurchaseOrderLines", update_lines(1).to_string()),
+        ("UpdatePurchaseOrderLines", update_lines(3).to_string()),
+        ("DeletePurchaseOrderLines", delete_lines(1).to_string()),
+        ("DeletePurchaseOrderLines", delete_lines(3).to_string()),
     ]
 }
 
