@@ -146,6 +146,48 @@ async fn many_pages_of_new_pos_share_suppliers_without_duplicates() {
     assert_eq!(again.unchanged, POS, "{again}");
 }
 
+/// Missing suppliers are created in one aliased batch while a chunk is staged. When that
+/// request fails (unapplied, but the client cannot know that), nothing is lost or doubled:
+/// each vendor's POs look the name up again and create the supplier themselves, once.
+#[tokio::test]
+async fn a_failed_supplier_batch_leaves_each_vendor_one_supplier() {
+    let s = Sims::default().await;
+    let names = ["Acme", "Globex", "Initech"];
+    let vendors: Vec<i64> = names.iter().map(|v| s.vendor(v)).collect();
+    let item = s.part("P-1");
+    let ids: Vec<i64> = (0..12)
+        .map(|k| s.po(vendors[k % 3], "B", vec![line(item, 1.0 + k as f64)]))
+        .collect();
+    s.ion.fail_next("CreateSuppliers");
+    let dir = tempfile::tempdir().unwrap();
+    let engine = s.engine(dir.path(), settings());
+    let sum = cycle(&engine).await;
+    assert_eq!((sum.applied, sum.failed), (12, 0), "{sum}");
+    assert_eq!(s.ion.requests("CreateSuppliers"), 1, "the batch was tried");
+    assert_eq!(
+        s.ion.requests("CreateSupplier"),
+        3,
+        "then one create per vendor"
+    );
+    let mut got: Vec<String> = s.ion.suppliers().into_iter().map(|(_, n)| n).collect();
+    got.sort();
+    assert_eq!(got, names);
+    let by_name: std::collections::BTreeMap<String, i64> = s
+        .ion
+        .suppliers()
+        .into_iter()
+        .map(|(id, n)| (n, id))
+        .collect();
+    for (k, id) in ids.iter().enumerate() {
+        let po = s.ion_po(*id);
+        assert_eq!(
+            po["supplierId"].as_i64(),
+            by_name.get(names[k % 3]).copied(),
+            "PO {id}"
+        );
+    }
+}
+
 /// A PO edited while its create is still in flight comes back in a later page of the same
 /// cycle. Staging it then (ION lookup by Netsuite RecordID, plan) would find no ION PO and no
 /// link and create it a second time; the reader must wait for the first apply instead.

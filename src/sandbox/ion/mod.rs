@@ -98,6 +98,8 @@ struct Shared {
     crash: Mutex<Option<CrashPoint>>,
     /// Race-test hooks (see [`SimHandle::hold`]).
     holds: Mutex<Vec<HoldRule>>,
+    /// Operations whose next request is answered 500 unapplied ([`SimHandle::fail_next`]).
+    failing: Mutex<Vec<String>>,
     /// Documents already validated, by their text: a client sends the same few documents over
     /// and over, and re-validating each against the 500 KB schema made the simulator, not the
     /// client, the bottleneck of the benchmark. Invalid documents are not cached (each gets its
@@ -174,6 +176,7 @@ impl IonSim {
             client_apps: Mutex::new(BTreeMap::new()),
             crash: Mutex::new(None),
             holds: Mutex::new(Vec::new()),
+            failing: Mutex::new(Vec::new()),
             validated: Mutex::new(HashMap::new()),
             config,
         });
@@ -370,6 +373,13 @@ impl SimHandle {
             released,
         });
         Hold { reached, release }
+    }
+
+    /// Test hook: the next request named `operation` is answered HTTP 500 without being
+    /// applied (once per call). Lets a test fail one exact request, say a batch, and check the
+    /// client's fallback.
+    pub fn fail_next(&self, operation: &str) {
+        lock(&self.shared.failing).push(operation.to_string());
     }
 
     // ----- inspection -----------------------------------------------------------------------
@@ -622,6 +632,17 @@ async fn graphql(
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    let failing = {
+        let mut failing = lock(&shared.failing);
+        let at = failing.iter().position(|o| *o == label);
+        at.map(|i| failing.remove(i))
+    };
+    if failing.is_some() {
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"errors": [{"message": "Internal Server Error"}]}),
+        );
     }
     let fault = shared.faults.draw();
     match fault {
