@@ -300,8 +300,10 @@ pub fn alias(k: usize) -> String {
 /// Batch documents already written, by operation and size: a sync sends the same few
 /// thousands of times, and writing one (a `format!` per alias) was a visible share of the
 /// client's CPU.
-static BATCHES: LazyLock<Mutex<HashMap<(&'static str, usize), Arc<str>>>> =
-    LazyLock::new(Mutex::default);
+static BATCHES: LazyLock<Mutex<Batches>> = LazyLock::new(Mutex::default);
+
+/// Operation name and alias count → the document.
+type Batches = HashMap<(&'static str, usize), Arc<str>>;
 
 fn batch(
     operation: &'static str,
