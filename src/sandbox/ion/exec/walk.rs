@@ -443,26 +443,9 @@ impl<'d> Walker<'_, '_, 'd, '_> {
                 let Some(item_ty) = list_item(ty) else {
                     return self.fail(path, g, format!("Non-list type {ty} resolved to a list"));
                 };
-                self.out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(b',');
-                    }
-                    let link = Link {
-                        step: Step::Index(i),
-                        up: path,
-                    };
-                    let mark = self.out.len();
-                    if self.complete(Some(&link), item_ty, item, g).is_err() {
-                        if item_ty.is_non_null() {
-                            return Err(Propagate);
-                        }
-                        self.out.truncate(mark);
-                        self.out.extend_from_slice(b"null");
-                    }
-                }
-                self.out.push(b']');
-                Ok(())
+                self.list(path, item_ty, items, |w, p, item| {
+                    w.complete(p, item_ty, item, g)
+                })
             }
             Val::Row(kind, id) => {
                 if !self.ctx.exists(*kind, *id) {
@@ -483,6 +466,37 @@ impl<'d> Walker<'_, '_, 'd, '_> {
         }
     }
 
+    /// Writes a list, completing each item with `item` at its index. A failed item becomes
+    /// null, or fails the whole list when the item type is non-null (null propagation).
+    fn list<T>(
+        &mut self,
+        path: Path<'_>,
+        item_ty: &Type,
+        items: &[T],
+        mut item: impl FnMut(&mut Self, Path<'_>, &T) -> Done,
+    ) -> Done {
+        self.out.push(b'[');
+        for (i, value) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            let link = Link {
+                step: Step::Index(i),
+                up: path,
+            };
+            let mark = self.out.len();
+            if item(self, Some(&link), value).is_err() {
+                if item_ty.is_non_null() {
+                    return Err(Propagate);
+                }
+                self.out.truncate(mark);
+                self.out.extend_from_slice(b"null");
+            }
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
     /// CompleteValue for JSON: a scalar or enum as it is; an object or a list of objects where
     /// the schema says so (attribute rows, org settings).
     fn json(&mut self, path: Path<'_>, ty: &Type, j: &Value, g: &Group<'d>) -> Done {
@@ -494,26 +508,9 @@ impl<'d> Walker<'_, '_, 'd, '_> {
                 let Value::Array(items) = j else {
                     return self.fail(path, g, format!("list type {ty} resolved to an object"));
                 };
-                self.out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(b',');
-                    }
-                    let link = Link {
-                        step: Step::Index(i),
-                        up: path,
-                    };
-                    let mark = self.out.len();
-                    if self.json(Some(&link), item_ty, item, g).is_err() {
-                        if item_ty.is_non_null() {
-                            return Err(Propagate);
-                        }
-                        self.out.truncate(mark);
-                        self.out.extend_from_slice(b"null");
-                    }
-                }
-                self.out.push(b']');
-                return Ok(());
+                return self.list(path, item_ty, items, |w, p, item| {
+                    w.json(p, item_ty, item, g)
+                });
             }
             Type::Named(name) | Type::NonNullNamed(name) => name,
         };
