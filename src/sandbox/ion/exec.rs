@@ -494,7 +494,7 @@ fn scalar_matches(value: &Value, ops: &Value) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Filter on one attribute row, field by field (as [`json_matches`] on its JSON would).
+/// Filter on one attribute row, field by field (as on its JSON in [`State::fields`]).
 fn attr_matches(row: &AttrRow, parent: &str, id: i64, filter: &Value) -> Result<bool, String> {
     let Some(filter) = filter.as_object() else {
         return Ok(true);
@@ -518,29 +518,16 @@ fn attr_matches(row: &AttrRow, parent: &str, id: i64, filter: &Value) -> Result<
     Ok(true)
 }
 
-/// Filter on a plain JSON object (attribute rows).
-fn json_matches(obj: &Map<String, Value>, filter: &Value) -> Result<bool, String> {
-    let Some(filter) = filter.as_object() else {
-        return Ok(true);
-    };
-    for (key, cond) in filter {
-        if cond.is_null() {
-            continue;
-        }
-        let ok = match key.as_str() {
-            "or_" => any(cond, |f| json_matches(obj, f))?,
-            "and_" => all(cond, |f| json_matches(obj, f))?,
-            _ => scalar_matches(obj.get(key).unwrap_or(&Value::Null), cond)?,
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+fn any(list: &Value, f: impl FnMut(&Value) -> Result<bool, String>) -> Result<bool, String> {
+    any_of(list.as_array().into_iter().flatten(), f)
 }
 
-fn any(list: &Value, mut f: impl FnMut(&Value) -> Result<bool, String>) -> Result<bool, String> {
-    for item in list.as_array().into_iter().flatten() {
+/// Whether some item passes `f` (stopping at the first that does, or at an error).
+fn any_of<T>(
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(T) -> Result<bool, String>,
+) -> Result<bool, String> {
+    for item in items {
         if f(item)? {
             return Ok(true);
         }
@@ -580,28 +567,12 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
             _ => match st.relation(kind, id, key) {
                 Some(Related::One(Some((k, i)))) => matches(st, k, i, cond)?,
                 Some(Related::One(None)) => false,
-                Some(Related::Many(k, ids)) => {
-                    let mut hit = false;
-                    for i in ids {
-                        if matches(st, k, i, cond)? {
-                            hit = true;
-                            break;
-                        }
-                    }
-                    hit
-                }
+                Some(Related::Many(k, ids)) => any_of(ids, |i| matches(st, k, i, cond))?,
                 // Attribute lists (the sync's lookup by Netsuite RecordID filters every PO on
                 // them): each row's fields are read one by one, not built as JSON.
                 None if key == "attributes" && st.attr_rows(kind, id).is_some() => {
                     let (rows, parent) = st.attr_rows(kind, id).unwrap_or_default();
-                    let mut hit = false;
-                    for row in rows {
-                        if attr_matches(row, parent, id, cond)? {
-                            hit = true;
-                            break;
-                        }
-                    }
-                    hit
+                    any_of(rows, |row| attr_matches(row, parent, id, cond))?
                 }
                 None => match st
                     .quick_field(kind, id, key)
@@ -613,17 +584,11 @@ fn matches(st: &State, kind: Kind, id: i64, filter: &Value) -> Result<bool, Stri
                     })
                     .as_ref()
                 {
-                    Some(Value::Array(rows)) => {
-                        let mut hit = false;
-                        for row in rows {
-                            if let Some(obj) = row.as_object()
-                                && json_matches(obj, cond)?
-                            {
-                                hit = true;
-                                break;
-                            }
-                        }
-                        hit
+                    Some(Value::Array(_)) => {
+                        return Err(format!(
+                            "ION simulator: filter on the list {}.{key} is not implemented",
+                            kind.type_name()
+                        ));
                     }
                     Some(v) => scalar_matches(v, cond)?,
                     None => {

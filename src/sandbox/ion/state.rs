@@ -1106,9 +1106,13 @@ impl State {
         })
     }
 
-    /// A PO's or line's attribute rows and the name of their parent-id field.
+    /// A supplier's, PO's or line's attribute rows and the name of their parent-id field.
     pub fn attr_rows(&self, kind: Kind, id: i64) -> Option<(&[AttrRow], &'static str)> {
         match kind {
+            Kind::Supplier => self
+                .suppliers
+                .get(&id)
+                .map(|s| (&s.attributes[..], "supplierId")),
             Kind::PurchaseOrder => self
                 .purchase_orders
                 .get(&id)
