@@ -346,7 +346,7 @@ fn new_line_input(po_id: i64, line: &NewLine) -> NewLineInput<'_> {
 }
 
 /// Variables `$i0`, `$i1`, … of an aliased batch, serialised as a map without building one.
-pub(super) struct Indexed<T>(pub(super) Vec<T>);
+struct Indexed<T>(Vec<T>);
 
 impl<T: Serialize> Serialize for Indexed<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -448,10 +448,10 @@ struct NewLineStamp {
 /// A mutation answer by response key (`createPurchaseOrder`, or aliases `p0`, `p1`, … in a
 /// batch): the payload object, whose one selected field holds a `T`. Typed all the way down, so
 /// a batched answer is read without building (and dropping) a JSON tree.
-pub(super) type Answers<T> = HashMap<String, Option<HashMap<String, Option<T>>>>;
+type Answers<T> = HashMap<String, Option<HashMap<String, Option<T>>>>;
 
 /// Takes `field.inner` out of an answer; a missing or null one is a decode error naming it.
-pub(super) fn take<T>(data: &mut Answers<T>, field: &str, inner: &str) -> Result<T, Error> {
+fn take<T>(data: &mut Answers<T>, field: &str, inner: &str) -> Result<T, Error> {
     let payload = data
         .remove(field)
         .ok_or_else(|| Error::Decode(format!("no `{field}` in answer")))?;
@@ -462,6 +462,25 @@ pub(super) fn take<T>(data: &mut Answers<T>, field: &str, inner: &str) -> Result
 }
 
 impl Client {
+    /// Sends one aliased batch (`document` holds `inputs.len()` mutations taking `$i0`, `$i1`…)
+    /// and reads `inner` of each alias's payload, in input order.
+    pub(super) async fn run_batch<I: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &str,
+        document: &str,
+        inputs: Vec<I>,
+        replay: Replay,
+        inner: &str,
+    ) -> Result<Vec<T>, Error> {
+        let n = inputs.len();
+        let mut data: Answers<T> = self
+            .run(operation, document, Indexed(inputs), replay)
+            .await?;
+        (0..n)
+            .map(|k| take(&mut data, &documents::alias(k), inner))
+            .collect()
+    }
+
     /// POs mirroring the given NetSuite internal ids (`Netsuite RecordID` attribute, batch `in`).
     /// Two POs for one id is the caller's data error to report; both are returned.
     pub async fn purchase_orders_by_netsuite_id(
@@ -549,24 +568,21 @@ impl Client {
     ) -> Result<Vec<CreatedPurchaseOrder>, Error> {
         let mut pos: Vec<CreatedPurchaseOrder> = Vec::with_capacity(news.len());
         for chunk in news.chunks(MAX_BATCH) {
-            let vars = Indexed(chunk.iter().map(new_po_input).collect());
-            let mut data: Answers<IdStamp> = self
-                .run(
+            let stamps: Vec<IdStamp> = self
+                .run_batch(
                     "CreatePurchaseOrders",
                     &documents::create_purchase_orders(chunk.len()),
-                    vars,
+                    chunk.iter().map(new_po_input).collect(),
                     Replay::OnlyIfNotApplied,
+                    "purchaseOrder",
                 )
                 .await?;
-            for k in 0..chunk.len() {
-                let stamp: IdStamp = take(&mut data, &documents::alias(k), "purchaseOrder")?;
-                pos.push(CreatedPurchaseOrder {
-                    id: stamp.id,
-                    etag: stamp.etag,
-                    status: stamp.status,
-                    lines: Vec::new(),
-                });
-            }
+            pos.extend(stamps.into_iter().map(|stamp| CreatedPurchaseOrder {
+                id: stamp.id,
+                etag: stamp.etag,
+                status: stamp.status,
+                lines: Vec::new(),
+            }));
         }
         let lines: Vec<(usize, &NewLine)> = news
             .iter()
@@ -574,23 +590,19 @@ impl Client {
             .flat_map(|(i, n)| n.lines.iter().map(move |l| (i, l)))
             .collect();
         for chunk in lines.chunks(MAX_BATCH) {
-            let vars = Indexed(
-                chunk
-                    .iter()
-                    .map(|(i, line)| new_line_input(pos[*i].id, line))
-                    .collect(),
-            );
-            let mut data: Answers<NewLineStamp> = self
-                .run(
+            let stamps: Vec<NewLineStamp> = self
+                .run_batch(
                     "CreateNewPurchaseOrderLines",
                     &documents::create_new_lines(chunk.len()),
-                    vars,
+                    chunk
+                        .iter()
+                        .map(|(i, line)| new_line_input(pos[*i].id, line))
+                        .collect(),
                     Replay::OnlyIfNotApplied,
+                    "purchaseOrderLine",
                 )
                 .await?;
-            for (k, (i, _)) in chunk.iter().enumerate() {
-                let line: NewLineStamp =
-                    take(&mut data, &documents::alias(k), "purchaseOrderLine")?;
+            for ((i, _), line) in chunk.iter().zip(stamps) {
                 let po = &mut pos[*i];
                 if let Some(stamp) = line.purchase_order {
                     po.etag = stamp.etag;
@@ -612,23 +624,21 @@ impl Client {
             })
             .collect();
         for chunk in moves.chunks(MAX_BATCH) {
-            let mut vars = Map::new();
-            for (k, (i, status)) in chunk.iter().enumerate() {
-                vars.insert(
-                    format!("i{k}"),
-                    json!({"id": pos[*i].id, "etag": pos[*i].etag, "status": status}),
-                );
-            }
-            let mut data: Answers<IdStamp> = self
-                .run(
+            let stamps: Vec<IdStamp> = self
+                .run_batch(
                     "UpdatePurchaseOrders",
                     &documents::update_purchase_orders(chunk.len()),
-                    Value::Object(vars),
+                    chunk
+                        .iter()
+                        .map(|(i, status)| {
+                            json!({"id": pos[*i].id, "etag": pos[*i].etag, "status": status})
+                        })
+                        .collect(),
                     Replay::Safe,
+                    "purchaseOrder",
                 )
                 .await?;
-            for (k, (i, _)) in chunk.iter().enumerate() {
-                let stamp: IdStamp = take(&mut data, &documents::alias(k), "purchaseOrder")?;
+            for ((i, _), stamp) in chunk.iter().zip(stamps) {
                 pos[*i].etag = stamp.etag;
                 pos[*i].status = stamp.status;
             }

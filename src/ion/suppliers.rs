@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, json};
 
-use super::purchase_orders::{Answers, Indexed, MAX_BATCH, take};
+use super::purchase_orders::MAX_BATCH;
 use super::transport::Replay;
 use super::{Client, Error, collect_chunks, documents, nullable_string};
 
@@ -62,24 +62,22 @@ impl Client {
 
     /// Creates one supplier per name, up to [`MAX_BATCH`] in one aliased request: a first sync
     /// meets many new vendors at once, and one round trip each held up every PO behind them.
-    /// On an error no supplier of the failed request is reported, though some may exist: like
+    /// On an error none is reported, though some (an earlier request's) may exist: like
     /// [`Self::create_supplier`], not retried after an ambiguous failure, and the caller looks
     /// the names up again before creating any of them one by one.
     pub async fn create_suppliers(&self, names: &[String]) -> Result<Vec<Supplier>, Error> {
         let mut out = Vec::with_capacity(names.len());
         for chunk in names.chunks(MAX_BATCH) {
-            let vars = Indexed(chunk.iter().map(|n| json!({"name": n})).collect());
-            let mut data: Answers<Supplier> = self
-                .run(
+            let created: Vec<Supplier> = self
+                .run_batch(
                     "CreateSuppliers",
                     &documents::create_suppliers(chunk.len()),
-                    vars,
+                    chunk.iter().map(|n| json!({"name": n})).collect(),
                     Replay::OnlyIfNotApplied,
+                    "supplier",
                 )
                 .await?;
-            for k in 0..chunk.len() {
-                out.push(take(&mut data, &documents::alias(k), "supplier")?);
-            }
+            out.extend(created);
         }
         Ok(out)
     }

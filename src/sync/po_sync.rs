@@ -648,23 +648,18 @@ impl Engine {
         to_create.dedup();
         let mut created: BTreeMap<String, i64> = BTreeMap::new();
         if !dry_run && !to_create.is_empty() {
-            // One request per 50 names; a first sync rarely meets more than that in a chunk.
-            for names in to_create.chunks(ion::purchase_orders::MAX_BATCH) {
-                let r = self.ctx.ion.create_suppliers(names).await;
-                match r {
-                    Ok(suppliers) => {
-                        for (name, s) in names.iter().zip(suppliers) {
-                            info!(supplier = s.id, name = %name, "created ION supplier");
-                            created.insert(name.clone(), s.id);
-                        }
+            match self.ctx.ion.create_suppliers(&to_create).await {
+                Ok(suppliers) => {
+                    for (name, s) in to_create.into_iter().zip(suppliers) {
+                        info!(supplier = s.id, name = %name, "created ION supplier");
+                        created.insert(name, s.id);
                     }
-                    Err(e) => warn!(
-                        suppliers = names.len(),
-                        first = %names[0],
-                        error = %e,
-                        "creating ION suppliers failed; their POs will look them up and retry"
-                    ),
                 }
+                Err(e) => warn!(
+                    suppliers = to_create.len(),
+                    error = %e,
+                    "creating ION suppliers failed; their POs will look them up and retry"
+                ),
             }
         }
         for (vendor, name) in wanted {
