@@ -633,18 +633,16 @@ async fn graphql(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    // A test's `fail_next` stands in for a drawn fault: the same 500, unapplied.
     let failing = {
         let mut failing = lock(&shared.failing);
         let at = failing.iter().position(|o| *o == label);
         at.map(|i| failing.remove(i))
     };
-    if failing.is_some() {
-        return json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({"errors": [{"message": "Internal Server Error"}]}),
-        );
-    }
-    let fault = shared.faults.draw();
+    let fault = match failing {
+        Some(_) => Some(Fault::ServerError),
+        None => shared.faults.draw(),
+    };
     match fault {
         Some(Fault::TooManyRequests) => {
             return (
