@@ -80,10 +80,9 @@ struct InFlight {
 
 impl InFlight {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
-        match self.ids.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until none of `ids` is in flight, then marks them. `false`: the applier stopped.
@@ -118,7 +117,8 @@ impl InFlight {
 
 impl Engine {
     /// Reads every page of POs changed since `cursor` and applies them, pipelined. Moves the PO
-    /// checkpoint (`high`: where it stands) as chunks complete; `seen` gets every header staged (all of them, unless the cycle fails).
+    /// checkpoint (`high`: where it stands) as chunks complete; `seen` gets the id of every
+    /// header staged (all of them, unless the cycle fails).
     pub(super) async fn run_pages(
         &self,
         cursor: PoCursor,
