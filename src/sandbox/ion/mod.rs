@@ -47,7 +47,7 @@ use state::State;
 pub use state::{AttrScope, Kind, Received, Refusal};
 
 use crate::ion::schema;
-use crate::sandbox::faults::{Fault, FaultConfig, Faults};
+use crate::sandbox::faults::{Fault, FaultConfig, Faults, RoundTrip};
 
 /// Path of the token endpoint (Keycloak realm `api-keys`, current path without `/auth/`).
 pub const TOKEN_PATH: &str = "/realms/api-keys/protocol/openid-connect/token";
@@ -605,6 +605,8 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The request has arrived: reading it is already part of the server's time to answer.
+    let trip = RoundTrip::start(shared.faults.latency());
     let request: GraphQlRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -629,14 +631,19 @@ async fn graphql(
             &json!({"errors": [{"message": "Unauthorized: invalid or expired token"}]}),
         );
     }
-    let latency = shared.faults.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    trip.way_in().await;
+    let answer = handle(&shared, request, &label).await;
+    trip.way_back().await;
+    answer
+}
+
+/// One authorised request, from its way in to its answer: faults, holds, crash points, the
+/// execution itself.
+async fn handle(shared: &Arc<Shared>, request: GraphQlRequest, label: &str) -> Response {
     // A test's `fail_next` stands in for a drawn fault: the same 500, unapplied.
     let failing = {
         let mut failing = lock(&shared.failing);
-        let at = failing.iter().position(|o| *o == label);
+        let at = failing.iter().position(|o| o == label);
         at.map(|i| failing.remove(i))
     };
     let fault = match failing {
@@ -665,18 +672,18 @@ async fn graphql(
         Some(Fault::Timeout) => tokio::time::sleep(shared.faults.stall()).await,
         _ => {}
     }
-    if let Some(mut released) = held(&shared, &label) {
+    if let Some(mut released) = held(shared, label) {
         // Closed without a release only if the `Hold` is gone, which also means "go on".
         let _ = released.wait_for(|r| *r).await;
     }
-    if crash_reached(&shared) {
+    if crash_reached(shared) {
         // Past the crash point: apply nothing more, answer never (the client is being killed).
         return std::future::pending().await;
     }
     // On a blocking thread: the state lock serialises executions, and a runtime worker parked
     // on it could not run anything else (with two cores, not even the client being measured).
     let (status, body) = {
-        let shared = Arc::clone(&shared);
+        let shared = Arc::clone(shared);
         match tokio::task::spawn_blocking(move || run(&shared, request)).await {
             Ok(answer) => answer,
             Err(e) => (
@@ -685,7 +692,7 @@ async fn graphql(
             ),
         }
     };
-    if crash_after(&shared) {
+    if crash_after(shared) {
         // The crash point: this request is applied, its answer is never sent.
         return std::future::pending().await;
     }

@@ -40,7 +40,7 @@ use url::Url;
 pub use auth::LoginAuditEntry;
 pub use db::{ItemReceiptInfo, ItemSpec, LineSpec, LineState, PoSpec, VendorSpec};
 
-use crate::sandbox::faults::{Fault, FaultConfig, Faults};
+use crate::sandbox::faults::{Fault, FaultConfig, Faults, RoundTrip};
 use db::{Db, NsError};
 
 /// How the simulated account behaves.
@@ -675,14 +675,13 @@ async fn governance(State(shared): State<Arc<Shared>>, req: Request, next: Next)
         .read()
         .map(|f| f.clone())
         .unwrap_or_else(|p| p.into_inner().clone());
-    if !faults.latency().is_zero() {
-        tokio::time::sleep(faults.latency()).await;
-    }
+    let trip = RoundTrip::start(faults.latency());
+    trip.way_in().await;
     let fault = faults.draw();
     if fault.is_some() {
         lock(&shared.counters).faults_injected += 1;
     }
-    match fault {
+    let response = match fault {
         None => next.run(req).await,
         Some(Fault::TooManyRequests) => error_response(NsError::new(
             429,
@@ -716,7 +715,9 @@ async fn governance(State(shared): State<Arc<Shared>>, req: Request, next: Next)
             tokio::time::sleep(stall).await;
             r
         }
-    }
+    };
+    trip.way_back().await;
+    response
 }
 
 async fn not_found() -> Response {
