@@ -9,6 +9,10 @@ use netsuite_ion_sync::retry::Backoff;
 use netsuite_ion_sync::sandbox::ion::{IonSim, SimConfig};
 use secrecy::SecretString;
 
+/// The daemon's own allocator (`src/main.rs`), so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn new_po(n: usize, supplier: i64, part: i64, status: PoStatus) -> NewPurchaseOrder {
     NewPurchaseOrder {
         supplier_id: Some(supplier),

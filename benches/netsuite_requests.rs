@@ -12,6 +12,10 @@ use netsuite_ion_sync::sandbox::netsuite::{
 };
 use serde::Deserialize;
 
+/// The daemon's own allocator (`src/main.rs`), so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const POS: usize = 1000;
 const LINES: usize = 10;
 

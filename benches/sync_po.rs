@@ -21,6 +21,10 @@ use netsuite_ion_sync::sync::{Context, CycleOptions, Engine, SyncSettings};
 use netsuite_ion_sync::{ion, netsuite};
 use secrecy::SecretString;
 
+/// The daemon's own allocator (`src/main.rs`), so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LATENCY: Duration = Duration::from_millis(20);
 const NS_CAP: usize = 5;
 const ION_CAP: usize = 16;
