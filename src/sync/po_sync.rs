@@ -413,14 +413,31 @@ impl Engine {
         sum.seen += headers.len();
         let started = std::time::Instant::now();
         let count = headers.len();
-        let (reads, bad) = assemble(
-            &self.ctx.netsuite,
-            &self.ctx.settings,
-            headers,
-            &mut *cache.reads.lock().await,
-        )
-        .await
-        .context("reading NetSuite lines, vendors and items")?;
+        // Exactly once: ION's copy is found by its natural key, whatever the link table says.
+        // A PO with no link needs that lookup whatever its lines turn out to be, and it needs
+        // only the PO's id: it is in flight while NetSuite's lines, vendors and items are read
+        // (the first chunk's lookups then use connections that would otherwise wait idle).
+        let mut unlinked: Vec<String> = Vec::new();
+        for h in &headers {
+            if self.store().po_link(h.id)?.is_none() {
+                unlinked.push(h.id.to_string());
+            }
+        }
+        let (read, early) = tokio::join!(
+            async {
+                assemble(
+                    &self.ctx.netsuite,
+                    &self.ctx.settings,
+                    headers,
+                    &mut *cache.reads.lock().await,
+                )
+                .await
+                .context("reading NetSuite lines, vendors and items")
+            },
+            self.ion_pos_by_record_id(&unlinked)
+        );
+        let (reads, bad) = read?;
+        let mut by_ns = early?;
         debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items");
         for (h, reason) in bad {
             warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
@@ -479,31 +496,24 @@ impl Engine {
             return Ok(Staged::default());
         }
 
-        // Exactly once: ION's copy is found by its natural key, whatever the link table says.
-        // The three lookups are independent: side by side, a chunk waits for the slowest one
+        // The linked POs that changed are looked up now (the unlinked ones already were). The
+        // three lookups are independent: side by side, a chunk waits for the slowest one
         // (creating its missing suppliers), not for the sum.
-        let ns_ids: Vec<String> = work.iter().map(|w| w.read.po.id.to_string()).collect();
-        let lookup = async {
-            let found = self
-                .ctx
-                .ion
-                .purchase_orders_by_netsuite_id(&ns_ids)
-                .await
-                .context("looking up ION POs by Netsuite RecordID")?;
-            let mut by_ns: BTreeMap<i64, Vec<IonPurchaseOrder>> = BTreeMap::new();
-            for p in found {
-                if let Some(ns) = record_id(&p) {
-                    by_ns.entry(ns).or_default().push(p);
-                }
-            }
-            Ok::<_, anyhow::Error>(by_ns)
-        };
+        let linked: Vec<String> = work
+            .iter()
+            .filter(|w| w.link.is_some())
+            .map(|w| w.read.po.id.to_string())
+            .collect();
         let parts = async {
             self.resolve_parts(&work, &mut *cache.parts.lock().await)
                 .await
         };
-        let (mut by_ns, suppliers, parts) =
-            tokio::try_join!(lookup, self.resolve_suppliers(&work, opts.dry_run), parts)?;
+        let (late, suppliers, parts) = tokio::try_join!(
+            self.ion_pos_by_record_id(&linked),
+            self.resolve_suppliers(&work, opts.dry_run),
+            parts
+        )?;
+        by_ns.extend(late);
         debug!(elapsed = ?started.elapsed(), "looked up ION POs, suppliers and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
@@ -593,6 +603,27 @@ impl Engine {
 
     /// Vendor → supplier: the link table, else ION by name (one batched query), else created
     /// once (not in a dry run) and remembered.
+    /// ION's POs whose Netsuite RecordID is one of `ns_ids`, grouped by that id. No request
+    /// when `ns_ids` is empty.
+    async fn ion_pos_by_record_id(
+        &self,
+        ns_ids: &[String],
+    ) -> Result<BTreeMap<i64, Vec<IonPurchaseOrder>>> {
+        let found = self
+            .ctx
+            .ion
+            .purchase_orders_by_netsuite_id(ns_ids)
+            .await
+            .context("looking up ION POs by Netsuite RecordID")?;
+        let mut by_ns: BTreeMap<i64, Vec<IonPurchaseOrder>> = BTreeMap::new();
+        for p in found {
+            if let Some(ns) = record_id(&p) {
+                by_ns.entry(ns).or_default().push(p);
+            }
+        }
+        Ok(by_ns)
+    }
+
     async fn resolve_suppliers(
         &self,
         work: &[Work],
