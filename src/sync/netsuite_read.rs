@@ -37,17 +37,51 @@ pub struct ReadCache {
     asked_items: BTreeSet<i64>,
 }
 
-/// Reads the lines, vendors and items of `headers` in batches and assembles the POs. A PO whose
-/// data cannot be understood is returned in the second list with the reason, so it is parked as
-/// an open problem instead of stopping the page.
-pub async fn assemble(
+impl ReadCache {
+    /// The supplier name of each vendor of `headers` that has one (vendor id → name), as
+    /// [`build`] gives it to the PO: read once a chunk's vendors are ([`read_lines`]), so
+    /// suppliers can be resolved while its items are still being read.
+    pub fn supplier_names(
+        &self,
+        settings: &SyncSettings,
+        headers: &[PoHeader],
+    ) -> BTreeMap<i64, String> {
+        headers
+            .iter()
+            .filter_map(|h| {
+                let vendor = h.vendor_id?;
+                Some((vendor, supplier_name(settings, h, vendor, &self.vendors)?))
+            })
+            .collect()
+    }
+}
+
+/// A chunk after its first NetSuite round trip: its lines read, its vendors in the cache.
+pub struct Lined {
+    headers: Vec<PoHeader>,
+    lines: Vec<PoLine>,
+}
+
+impl Lined {
+    pub fn headers(&self) -> &[PoHeader] {
+        &self.headers
+    }
+}
+
+/// A chunk's first NetSuite round trip: the lines of `headers` and their vendors, side by side,
+/// in batches. [`read_items`] finishes the chunk; in between, the vendors are known
+/// ([`ReadCache::supplier_names`]).
+pub async fn read_lines(
     ns: &netsuite::Client,
     settings: &SyncSettings,
     headers: Vec<PoHeader>,
     cache: &mut ReadCache,
-) -> netsuite::Result<(Vec<ReadPo>, Vec<(PoHeader, String)>)> {
+) -> netsuite::Result<Lined> {
     if headers.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Lined {
+            headers,
+            lines: Vec::new(),
+        });
     }
     let ids: Vec<i64> = headers.iter().map(|h| h.id).collect();
     let vendor_ids: Vec<i64> = headers
@@ -68,6 +102,19 @@ pub async fn assemble(
     let (lines, vendors) = (lines?, vendors?);
     cache.asked_vendors.extend(vendor_ids);
     cache.vendors.extend(vendors.into_iter().map(|v| (v.id, v)));
+    Ok(Lined { headers, lines })
+}
+
+/// A chunk's second NetSuite round trip: the items of its lines that no earlier chunk brought,
+/// in batches; then the POs. A PO whose data cannot be understood is returned in the second
+/// list with the reason, so it is parked as an open problem instead of stopping the page.
+pub async fn read_items(
+    ns: &netsuite::Client,
+    settings: &SyncSettings,
+    lined: Lined,
+    cache: &mut ReadCache,
+) -> netsuite::Result<(Vec<ReadPo>, Vec<(PoHeader, String)>)> {
+    let Lined { headers, lines } = lined;
     let item_ids: Vec<i64> = lines
         .iter()
         .filter_map(|l| l.item_id)
@@ -106,15 +153,15 @@ fn date(field: &str, v: &Option<String>) -> Result<Option<NaiveDate>, String> {
     }
 }
 
-fn build(
+/// The ION supplier name of a PO's vendor: the configured vendor field, else its entity id,
+/// else the name on the PO header; `None` if all are blank.
+fn supplier_name(
     settings: &SyncSettings,
     h: &PoHeader,
-    lines: Vec<PoLine>,
+    vendor_id: i64,
     vendors: &BTreeMap<i64, Vendor>,
-    items: &BTreeMap<i64, Item>,
-) -> Result<ReadPo, String> {
-    let vendor_id = h.vendor_id.ok_or("the PO has no vendor (entity)")?;
-    let vendor_name = vendors
+) -> Option<String> {
+    vendors
         .get(&vendor_id)
         .and_then(|v| {
             let by_field = match settings.supplier_name_field.to_ascii_lowercase().as_str() {
@@ -128,6 +175,17 @@ fn build(
         .or_else(|| h.vendor_name.clone())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+fn build(
+    settings: &SyncSettings,
+    h: &PoHeader,
+    lines: Vec<PoLine>,
+    vendors: &BTreeMap<i64, Vendor>,
+    items: &BTreeMap<i64, Item>,
+) -> Result<ReadPo, String> {
+    let vendor_id = h.vendor_id.ok_or("the PO has no vendor (entity)")?;
+    let vendor_name = supplier_name(settings, h, vendor_id, vendors)
         .ok_or_else(|| format!("vendor {vendor_id} has no name to match an ION supplier"))?;
     let mut part_numbers = BTreeMap::new();
     let mut revisions = BTreeMap::new();

@@ -25,7 +25,7 @@ use super::context::Context;
 use super::hash::content_hash;
 use super::ion_read::{pick, state_of};
 use super::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
-use super::netsuite_read::{ReadCache, ReadPo, assemble};
+use super::netsuite_read::{ReadCache, ReadPo, read_items, read_lines};
 use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
@@ -423,20 +423,26 @@ impl Engine {
                 unlinked.push(h.id.to_string());
             }
         }
-        let (read, early) = tokio::join!(
-            async {
-                assemble(
-                    &self.ctx.netsuite,
-                    &self.ctx.settings,
-                    headers,
-                    &mut *cache.reads.lock().await,
-                )
+        // Suppliers need only the vendors, which come with the lines: they are resolved (and
+        // the missing ones created) while the items are read. That is every named vendor of
+        // the chunk, not only those of POs that turn out to need work: a vendor with a link
+        // costs no request, and one without is almost always a new PO's.
+        let read = async {
+            let (ns, settings) = (&self.ctx.netsuite, &self.ctx.settings);
+            let mut reads = cache.reads.lock().await;
+            let lined = read_lines(ns, settings, headers, &mut reads)
                 .await
-                .context("reading NetSuite lines, vendors and items")
-            },
-            self.ion_pos_by_record_id(&unlinked)
-        );
-        let (reads, bad) = read?;
+                .context("reading NetSuite lines and vendors")?;
+            let names = reads.supplier_names(settings, lined.headers());
+            let (items, suppliers) = tokio::join!(
+                read_items(ns, settings, lined, &mut reads),
+                self.resolve_suppliers(names, opts.dry_run)
+            );
+            let items = items.context("reading NetSuite items")?;
+            Ok::<_, anyhow::Error>((items, suppliers?))
+        };
+        let (read, early) = tokio::join!(read, self.ion_pos_by_record_id(&unlinked));
+        let ((reads, bad), suppliers) = read?;
         let mut by_ns = early?;
         debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items");
         for (h, reason) in bad {
@@ -508,11 +514,7 @@ impl Engine {
             self.resolve_parts(&work, &mut *cache.parts.lock().await)
                 .await
         };
-        let (late, suppliers, parts) = tokio::try_join!(
-            self.ion_pos_by_record_id(&linked),
-            self.resolve_suppliers(&work, opts.dry_run),
-            parts
-        )?;
+        let (late, parts) = tokio::try_join!(self.ion_pos_by_record_id(&linked), parts)?;
         by_ns.extend(late);
         debug!(elapsed = ?started.elapsed(), "looked up ION POs, suppliers and parts");
 
@@ -626,22 +628,18 @@ impl Engine {
 
     async fn resolve_suppliers(
         &self,
-        work: &[Work],
+        names: BTreeMap<i64, String>,
         dry_run: bool,
     ) -> Result<BTreeMap<i64, SupplierLookup>> {
         let mut out = BTreeMap::new();
         let mut wanted: BTreeMap<i64, String> = BTreeMap::new();
-        for w in work {
-            let v = w.read.po.vendor_id;
-            if out.contains_key(&v) || wanted.contains_key(&v) {
-                continue;
-            }
+        for (v, name) in names {
             match self.store().vendor_link(v)? {
                 Some(l) => {
                     out.insert(v, SupplierLookup::Existing(l.ion_supplier_id));
                 }
                 None => {
-                    wanted.insert(v, w.read.po.vendor_name.clone());
+                    wanted.insert(v, name);
                 }
             }
         }
