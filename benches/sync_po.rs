@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 
 use netsuite_ion_sync::retry::Backoff;
 use netsuite_ion_sync::sandbox::faults::FaultConfig;
-use netsuite_ion_sync::sandbox::ion::{IonSim, Kind, SimConfig as IonConfig};
+use netsuite_ion_sync::sandbox::ion::{
+    IonSim, Kind, SimConfig as IonConfig, SimHandle as IonHandle,
+};
 use netsuite_ion_sync::sandbox::netsuite::{
-    ItemSpec, LineSpec, NetSuiteSim, PoSpec, SimConfig as NsConfig, VendorSpec,
+    ItemSpec, LineSpec, NetSuiteSim, PoSpec, SimConfig as NsConfig, SimHandle as NsHandle,
+    VendorSpec,
 };
 use netsuite_ion_sync::store::Store;
 use netsuite_ion_sync::sync::model::MappingConfig;
@@ -55,10 +58,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run(pos));
+    // The simulators stand for remote services, which are other processes: they get their own
+    // runtime (threads), so they share the cores with the daemon but not its task queues.
+    let sims = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("simulators' runtime");
+    let (ns, ion_sim) = sims.block_on(start_simulators());
+    rt.block_on(run(pos, ns, ion_sim));
 }
 
-async fn run(pos: usize) {
+async fn start_simulators() -> (NsHandle, IonHandle) {
     let faults = FaultConfig {
         latency: LATENCY,
         ..Default::default()
@@ -70,15 +80,19 @@ async fn run(pos: usize) {
     })
     .await
     .expect("NetSuite simulator");
-    let kid = ns
-        .register_certificate_pem(&fixture("auth-cert.pem"))
-        .expect("certificate");
     let ion_sim = IonSim::start(IonConfig {
         faults,
         ..Default::default()
     })
     .await
     .expect("ION simulator");
+    (ns, ion_sim)
+}
+
+async fn run(pos: usize, ns: NsHandle, ion_sim: IonHandle) {
+    let kid = ns
+        .register_certificate_pem(&fixture("auth-cert.pem"))
+        .expect("certificate");
     ion_sim.define_required_attributes();
 
     // NetSuite: 50 vendors, 300 items; ION: the matching parts, no suppliers yet.
