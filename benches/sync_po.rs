@@ -4,6 +4,11 @@
 //! own requests allow (per side: requests ÷ that side's in-flight cap × latency; the larger).
 //! Targets (issue #5): ≤ 0.02 NetSuite and ≤ 2.5 ION requests per PO, ratio ≤ 1.5.
 //!
+//! Latency is the simulators' answer time (`sandbox::faults::RoundTrip`): a request is answered
+//! no sooner than 20 ms after it arrived, the simulator's handling included, as the bound
+//! assumes. Everything runs on this machine's cores: the daemon, and both simulators on a
+//! runtime of their own.
+//!
 //! Run: `cargo bench --bench sync_po` (env `SYNC_BENCH_POS` changes the PO count).
 
 use std::sync::Arc;

@@ -444,7 +444,7 @@ impl Engine {
         let (read, early) = tokio::join!(read, self.ion_pos_by_record_id(&unlinked));
         let ((reads, bad), suppliers) = read?;
         let mut by_ns = early?;
-        debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items");
+        debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items; suppliers resolved");
         for (h, reason) in bad {
             warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
             sum.failed += 1;
@@ -516,7 +516,7 @@ impl Engine {
         };
         let (late, parts) = tokio::try_join!(self.ion_pos_by_record_id(&linked), parts)?;
         by_ns.extend(late);
-        debug!(elapsed = ?started.elapsed(), "looked up ION POs, suppliers and parts");
+        debug!(elapsed = ?started.elapsed(), "looked up ION POs and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
         // everything else PO by PO; both kinds in flight together.
