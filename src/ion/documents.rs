@@ -352,69 +352,49 @@ fn write_batch(
 /// Every document the client can send, by operation name (batches at two sizes: one and several
 /// aliases), for the schema validation test.
 pub fn all() -> Vec<(&'static str, String)> {
-    vec![
-        ("Me", ME.to_string()),
-        ("AttributeDefinitions", ATTRIBUTE_DEFINITIONS.to_string()),
+    let fixed = [
+        ("Me", ME),
+        ("AttributeDefinitions", ATTRIBUTE_DEFINITIONS),
         (
             "DefinePurchaseOrderAttribute",
-            DEFINE_PURCHASE_ORDER_ATTRIBUTE.to_string(),
+            DEFINE_PURCHASE_ORDER_ATTRIBUTE,
         ),
         (
             "DefinePurchaseOrderLineAttribute",
-            DEFINE_PURCHASE_ORDER_LINE_ATTRIBUTE.to_string(),
+            DEFINE_PURCHASE_ORDER_LINE_ATTRIBUTE,
         ),
-        (
-            "PurchaseOrdersByAttribute",
-            PURCHASE_ORDERS_BY_ATTRIBUTE.to_string(),
-        ),
-        ("PurchaseOrderById", PURCHASE_ORDER_BY_ID.to_string()),
-        ("CreatePurchaseOrder", CREATE_PURCHASE_ORDER.to_string()),
-        ("UpdatePurchaseOrder", UPDATE_PURCHASE_ORDER.to_string()),
-        ("DeletePurchaseOrder", DELETE_PURCHASE_ORDER.to_string()),
-        ("SuppliersByName", SUPPLIERS_BY_NAME.to_string()),
-        ("CreateSupplier", CREATE_SUPPLIER.to_string()),
-        ("CreateSuppliers", create_suppliers(1).to_string()),
-        ("CreateSuppliers", create_suppliers(3).to_string()),
-        ("PartsByNumber", PARTS_BY_NUMBER.to_string()),
-        (
-            "ReceiptItemsChangedSince",
-            RECEIPT_ITEMS_CHANGED_SINCE.to_string(),
-        ),
-        (
-            "ReceiptItemsOfReceipts",
-            RECEIPT_ITEMS_OF_RECEIPTS.to_string(),
-        ),
-        (
-            "CreatePurchaseOrders",
-            create_purchase_orders(1).to_string(),
-        ),
-        (
-            "CreatePurchaseOrders",
-            create_purchase_orders(3).to_string(),
-        ),
-        (
-            "UpdatePurchaseOrders",
-            update_purchase_orders(1).to_string(),
-        ),
-        (
-            "UpdatePurchaseOrders",
-            update_purchase_orders(3).to_string(),
-        ),
-        (
-            "CreateNewPurchaseOrderLines",
-            create_new_lines(1).to_string(),
-        ),
-        (
-            "CreateNewPurchaseOrderLines",
-            create_new_lines(20).to_string(),
-        ),
-        ("CreatePurchaseOrderLines", create_lines(1).to_string()),
-        ("CreatePurchaseOrderLines", create_lines(20).to_string()),
-        ("UpdatePurchaseOrderLines", update_lines(1).to_string()),
-        ("UpdatePurchaseOrderLines", update_lines(3).to_string()),
-        ("DeletePurchaseOrderLines", delete_lines(1).to_string()),
-        ("DeletePurchaseOrderLines", delete_lines(3).to_string()),
-    ]
+        ("PurchaseOrdersByAttribute", PURCHASE_ORDERS_BY_ATTRIBUTE),
+        ("PurchaseOrderById", PURCHASE_ORDER_BY_ID),
+        ("CreatePurchaseOrder", CREATE_PURCHASE_ORDER),
+        ("UpdatePurchaseOrder", UPDATE_PURCHASE_ORDER),
+        ("DeletePurchaseOrder", DELETE_PURCHASE_ORDER),
+        ("SuppliersByName", SUPPLIERS_BY_NAME),
+        ("CreateSupplier", CREATE_SUPPLIER),
+        ("PartsByNumber", PARTS_BY_NUMBER),
+        ("ReceiptItemsChangedSince", RECEIPT_ITEMS_CHANGED_SINCE),
+        ("ReceiptItemsOfReceipts", RECEIPT_ITEMS_OF_RECEIPTS),
+    ];
+    // Each batch at one alias and at `several`.
+    type Batch = fn(usize) -> Arc<str>;
+    let batches: [(&'static str, Batch, usize); 7] = [
+        ("CreateSuppliers", create_suppliers, 3),
+        ("CreatePurchaseOrders", create_purchase_orders, 3),
+        ("UpdatePurchaseOrders", update_purchase_orders, 3),
+        ("CreateNewPurchaseOrderLines", create_new_lines, 20),
+        ("CreatePurchaseOrderLines", create_lines, 20),
+        ("UpdatePurchaseOrderLines", update_lines, 3),
+        ("DeletePurchaseOrderLines", delete_lines, 3),
+    ];
+    let mut out: Vec<(&'static str, String)> = fixed
+        .into_iter()
+        .map(|(name, doc)| (name, doc.to_string()))
+        .collect();
+    for (name, document, several) in batches {
+        for n in [1, several] {
+            out.push((name, document(n).to_string()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
