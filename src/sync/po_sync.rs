@@ -417,12 +417,17 @@ impl Engine {
         // A PO with no link needs that lookup whatever its lines turn out to be, and it needs
         // only the PO's id: it is in flight while NetSuite's lines, vendors and items are read
         // (the first chunk's lookups then use connections that would otherwise wait idle).
-        let mut unlinked: Vec<String> = Vec::new();
+        // The links read here stay valid for the whole stage: the chunk is claimed, so no
+        // apply of these POs runs meanwhile.
+        let mut links: BTreeMap<i64, Option<PoLink>> = BTreeMap::new();
         for h in &headers {
-            if self.store().po_link(h.id)?.is_none() {
-                unlinked.push(h.id.to_string());
-            }
+            links.insert(h.id, self.store().po_link(h.id)?);
         }
+        let unlinked: Vec<String> = links
+            .iter()
+            .filter(|(_, link)| link.is_none())
+            .map(|(id, _)| id.to_string())
+            .collect();
         // Suppliers need only the vendors, which come with the lines: they are resolved (and
         // the missing ones created) while the items are read. That is every named vendor of
         // the chunk, not only those of POs that turn out to need work: a vendor with a link
@@ -449,7 +454,10 @@ impl Engine {
             warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
             sum.failed += 1;
             if !opts.dry_run {
-                let link = self.store().po_link(h.id)?;
+                let link = match links.remove(&h.id) {
+                    Some(link) => link,
+                    None => self.store().po_link(h.id)?,
+                };
                 let old = self.store().problems_of(h.id)?;
                 self.park(
                     &h.tran_id,
@@ -465,7 +473,11 @@ impl Engine {
         let mut work = Vec::new();
         for read in reads {
             let id = read.po.id;
-            let link = self.store().po_link(id)?;
+            // Every read comes from one of the headers, so its link was read above.
+            let link = match links.remove(&id) {
+                Some(link) => link,
+                None => self.store().po_link(id)?,
+            };
             // Receipt problems (kept by the receipts leg) neither make a PO due nor get
             // replaced here: see `with_receipt_problems`.
             let problems = self
@@ -603,8 +615,6 @@ impl Engine {
         }
     }
 
-    /// Vendor → supplier: the link table, else ION by name (one batched query), else created
-    /// once (not in a dry run) and remembered.
     /// ION's POs whose Netsuite RecordID is one of `ns_ids`, grouped by that id. No request
     /// when `ns_ids` is empty.
     async fn ion_pos_by_record_id(
@@ -626,6 +636,8 @@ impl Engine {
         Ok(by_ns)
     }
 
+    /// Vendor → supplier for `names` (vendor id → supplier name): the link table, else ION by
+    /// name (one batched query), else created once (not in a dry run) and remembered.
     async fn resolve_suppliers(
         &self,
         names: BTreeMap<i64, String>,
