@@ -428,10 +428,12 @@ impl Engine {
             .filter(|(_, link)| link.is_none())
             .map(|(id, _)| id.to_string())
             .collect();
-        // Suppliers need only the vendors, which come with the lines: they are resolved (and
-        // the missing ones created) while the items are read. That is every named vendor of
-        // the chunk, not only those of POs that turn out to need work: a vendor with a link
-        // costs no request, and one without is almost always a new PO's.
+        // Two chains follow the lines. Suppliers need only the vendors, which come with the
+        // lines: they are resolved (and the missing ones created) right away. That is every
+        // named vendor of the chunk, not only those of POs that turn out to need work: a vendor
+        // with a link costs no request, and one without is almost always a new PO's. Beside
+        // them, the items are read, the POs that need work chosen, and their parts and (for
+        // linked POs) ION copies looked up; so a chunk waits for the slower chain, not the sum.
         let read = async {
             let (ns, settings) = (&self.ctx.netsuite, &self.ctx.settings);
             let mut reads = cache.reads.lock().await;
@@ -439,17 +441,33 @@ impl Engine {
                 .await
                 .context("reading NetSuite lines and vendors")?;
             let names = reads.supplier_names(settings, lined.headers());
-            let (items, suppliers) = tokio::join!(
-                read_items(ns, settings, lined, &mut reads),
-                self.resolve_suppliers(names, opts.dry_run)
-            );
-            let items = items.context("reading NetSuite items")?;
-            Ok::<_, anyhow::Error>((items, suppliers?))
+            let chosen = async {
+                let read = read_items(ns, settings, lined, &mut reads).await;
+                // The next chunk may read while this one looks things up in ION.
+                drop(reads);
+                let (good, bad) = read.context("reading NetSuite items")?;
+                let work = self.choose_work(good, &mut links, force, sum)?;
+                let linked: Vec<String> = work
+                    .iter()
+                    .filter(|w| w.link.is_some())
+                    .map(|w| w.read.po.id.to_string())
+                    .collect();
+                let parts = async {
+                    self.resolve_parts(&work, &mut *cache.parts.lock().await)
+                        .await
+                };
+                let (late, parts) = tokio::try_join!(self.ion_pos_by_record_id(&linked), parts)?;
+                Ok::<_, anyhow::Error>((work, bad, late, parts))
+            };
+            let (chosen, suppliers) =
+                tokio::join!(chosen, self.resolve_suppliers(names, opts.dry_run));
+            Ok::<_, anyhow::Error>((chosen?, suppliers?))
         };
         let (read, early) = tokio::join!(read, self.ion_pos_by_record_id(&unlinked));
-        let ((reads, bad), suppliers) = read?;
+        let ((work, bad, late, parts), suppliers) = read?;
         let mut by_ns = early?;
-        debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite lines, vendors and items; suppliers resolved");
+        by_ns.extend(late);
+        debug!(pos = count, elapsed = ?started.elapsed(), "read NetSuite; looked up suppliers, parts and ION POs");
         for (h, reason) in bad {
             warn!(tran_id = %h.tran_id, ns_id = h.id, %reason, "NetSuite PO cannot be synced");
             sum.failed += 1;
@@ -469,66 +487,9 @@ impl Engine {
                 )?;
             }
         }
-        let now = Utc::now();
-        let mut work = Vec::new();
-        for read in reads {
-            let id = read.po.id;
-            // Every read comes from one of the headers, so its link was read above.
-            let link = match links.remove(&id) {
-                Some(link) => link,
-                None => self.store().po_link(id)?,
-            };
-            // Receipt problems (kept by the receipts leg) neither make a PO due nor get
-            // replaced here: see `with_receipt_problems`.
-            let problems = self
-                .store()
-                .problems_of(id)?
-                .map(|mut p| {
-                    p.problems.retain(|x| !is_receipt_problem(x));
-                    p
-                })
-                .filter(|p| !p.problems.is_empty());
-            if !force {
-                let unchanged = link
-                    .as_ref()
-                    .is_some_and(|l| l.content_hash == content_hash(&read.po));
-                if unchanged && problems.is_none() {
-                    sum.unchanged += 1;
-                    continue;
-                }
-                if let Some(due) = retry_due(problems.as_ref(), self.ctx.settings.poll_interval)
-                    && due > now
-                {
-                    debug!(tran_id = %read.po.tran_id, %due, "failing PO not due for retry yet");
-                    sum.deferred += 1;
-                    continue;
-                }
-            }
-            work.push(Work {
-                read,
-                link,
-                problems,
-            });
-        }
         if work.is_empty() {
             return Ok(Staged::default());
         }
-
-        // The linked POs that changed are looked up now (the unlinked ones already were). The
-        // three lookups are independent: side by side, a chunk waits for the slowest one
-        // (creating its missing suppliers), not for the sum.
-        let linked: Vec<String> = work
-            .iter()
-            .filter(|w| w.link.is_some())
-            .map(|w| w.read.po.id.to_string())
-            .collect();
-        let parts = async {
-            self.resolve_parts(&work, &mut *cache.parts.lock().await)
-                .await
-        };
-        let (late, parts) = tokio::try_join!(self.ion_pos_by_record_id(&linked), parts)?;
-        by_ns.extend(late);
-        debug!(elapsed = ?started.elapsed(), "looked up ION POs and parts");
 
         // Plan everything (pure), then apply: plain creates in groups that share requests,
         // everything else PO by PO; both kinds in flight together.
@@ -613,6 +574,60 @@ impl Engine {
             }
             Job::Group(group) => self.create_group(group, opts).await,
         }
+    }
+
+    /// The POs of a read chunk that need work: not those whose content hash equals the last
+    /// applied one (unless `force`), nor failing ones not yet due for a retry. Each PO's link
+    /// is taken out of `links` (read once per stage).
+    fn choose_work(
+        &self,
+        reads: Vec<ReadPo>,
+        links: &mut BTreeMap<i64, Option<PoLink>>,
+        force: bool,
+        sum: &mut CycleSummary,
+    ) -> Result<Vec<Work>> {
+        let now = Utc::now();
+        let mut work = Vec::new();
+        for read in reads {
+            let id = read.po.id;
+            // Every read comes from one of the headers, so its link was read above.
+            let link = match links.remove(&id) {
+                Some(link) => link,
+                None => self.store().po_link(id)?,
+            };
+            // Receipt problems (kept by the receipts leg) neither make a PO due nor get
+            // replaced here: see `with_receipt_problems`.
+            let problems = self
+                .store()
+                .problems_of(id)?
+                .map(|mut p| {
+                    p.problems.retain(|x| !is_receipt_problem(x));
+                    p
+                })
+                .filter(|p| !p.problems.is_empty());
+            if !force {
+                let unchanged = link
+                    .as_ref()
+                    .is_some_and(|l| l.content_hash == content_hash(&read.po));
+                if unchanged && problems.is_none() {
+                    sum.unchanged += 1;
+                    continue;
+                }
+                if let Some(due) = retry_due(problems.as_ref(), self.ctx.settings.poll_interval)
+                    && due > now
+                {
+                    debug!(tran_id = %read.po.tran_id, %due, "failing PO not due for retry yet");
+                    sum.deferred += 1;
+                    continue;
+                }
+            }
+            work.push(Work {
+                read,
+                link,
+                problems,
+            });
+        }
+        Ok(work)
     }
 
     /// ION's POs whose Netsuite RecordID is one of `ns_ids`, grouped by that id. No request
