@@ -25,11 +25,12 @@ use anyhow::{Context as _, Result};
 use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
 use futures_util::future::FusedFuture as _;
-use futures_util::stream::{FuturesOrdered, FuturesUnordered};
+use futures_util::stream::FuturesOrdered;
 use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
 use tracing::debug;
 
-use super::po_sync::{CycleOptions, CycleSummary, Engine, Job, StageCache, tally};
+use super::po_sync::{CycleOptions, CycleSummary, Engine, Job, Outcome, StageCache, tally};
 use crate::netsuite::{PoCursor, PoHeader};
 
 /// POs staged at a time. Small enough that the first apply starts early; large enough that a
@@ -187,7 +188,11 @@ impl Engine {
             let cap = s.apply_concurrency.max(1);
             let mut waiting: VecDeque<(u64, Job)> = VecDeque::new();
             let mut tracks: VecDeque<Track> = VecDeque::new();
-            let mut running = FuturesUnordered::new();
+            // Each job is a task of its own, so jobs (parsing answers, planning, committing)
+            // run on every worker thread, not all inside the cycle's one task. Dropping the set
+            // (the cycle cancelled) aborts them: the same as a crash at that point, which the
+            // exactly-once lookups cover.
+            let mut running: JoinSet<(u64, Vec<Result<Outcome>>)> = JoinSet::new();
             let mut next_seq: u64 = 0;
             let mut reader_open = true;
             let mut failure: Option<anyhow::Error> = None;
@@ -196,7 +201,8 @@ impl Engine {
                     let Some((seq, job)) = waiting.pop_front() else {
                         break;
                     };
-                    running.push(async move { (seq, self.run_job(job, opts).await) });
+                    let engine = self.clone();
+                    running.spawn(async move { (seq, engine.run_job(job, opts).await) });
                 }
                 // Chunks complete in order: the checkpoint never passes an unapplied one.
                 while tracks.front().is_some_and(|t| t.left == 0) {
@@ -210,11 +216,18 @@ impl Engine {
                     }
                 }
                 tokio::select! {
-                    Some((seq, results)) = running.next(), if !running.is_empty() => {
-                        if let Some(t) = tracks.iter_mut().find(|t| t.seq == seq) {
-                            t.left -= 1;
-                        }
-                        if let Err(e) = tally(sum, results)
+                    Some(joined) = running.join_next(), if !running.is_empty() => {
+                        // A job that panicked leaves its chunk unfinished: the checkpoint stays
+                        // before it, and the cycle ends with the error.
+                        let done = joined
+                            .map_err(|e| anyhow::anyhow!("an apply job ended abnormally: {e}"))
+                            .and_then(|(seq, results)| {
+                                if let Some(t) = tracks.iter_mut().find(|t| t.seq == seq) {
+                                    t.left -= 1;
+                                }
+                                tally(sum, results)
+                            });
+                        if let Err(e) = done
                             && failure.is_none()
                         {
                             failure = Some(e);

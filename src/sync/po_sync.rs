@@ -14,6 +14,7 @@
 //!   no ION call.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -165,14 +166,16 @@ pub(super) struct Work {
 }
 
 /// The PO sync engine: the library API the daemon, `once`, `resync` and the tests call.
+/// Cheap to clone (the context is shared): the pipeline hands each apply job its own clone, so
+/// jobs run as tasks of their own, on every worker thread.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    ctx: Context,
+    ctx: Arc<Context>,
 }
 
 impl Engine {
     pub fn new(ctx: Context) -> Engine {
-        Engine { ctx }
+        Engine { ctx: Arc::new(ctx) }
     }
 
     pub fn context(&self) -> &Context {
