@@ -624,8 +624,21 @@ impl Store {
     }
 
     pub fn put_vendor_link(&self, link: &VendorLink) -> Result<(), StoreError> {
-        self.vendor_links
-            .insert(id_key(link.ns_vendor_id), encode(link))?;
+        self.put_vendor_links(std::slice::from_ref(link))
+    }
+
+    /// Several vendor links, one flush for all: a first cycle that meets fifty new vendors
+    /// waits for one fsync, not fifty. Each link stands alone (a crash half-way loses only
+    /// links ION's name lookup finds again), so they need no transaction.
+    pub fn put_vendor_links(&self, links: &[VendorLink]) -> Result<(), StoreError> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for link in links {
+            batch.insert(&id_key(link.ns_vendor_id), encode(link));
+        }
+        self.vendor_links.apply_batch(batch)?;
         self.flush()
     }
 

@@ -118,6 +118,29 @@ fn round_trips_survive_reopen() {
 }
 
 #[test]
+fn vendor_links_written_together_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let links: Vec<VendorLink> = (1..=50)
+        .map(|v| VendorLink {
+            ns_vendor_id: 900 + v,
+            ion_supplier_id: v,
+            name: format!("Vendor {v}"),
+        })
+        .collect();
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.put_vendor_links(&[]).expect("nothing to write");
+        store.put_vendor_links(&links).expect("links");
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.vendor_links().expect("read"), links);
+    assert_eq!(
+        store.vendor_link(925).expect("read").map(|l| l.name),
+        Some("Vendor 25".into())
+    );
+}
+
+#[test]
 fn one_commit_updates_link_index_problems_and_checkpoint_together() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");

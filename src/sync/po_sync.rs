@@ -31,7 +31,9 @@ use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
 use crate::netsuite::{DeletedCursor, PoCursor, PoHeader};
-use crate::store::{Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store};
+use crate::store::{
+    Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store, VendorLink,
+};
 
 /// The loop name under which cycles are reported in `status`.
 pub const LOOP_NAME: &str = "netsuite_purchase_orders";
@@ -721,6 +723,7 @@ impl Engine {
                 ),
             }
         }
+        let mut remembered = Vec::new();
         for (vendor, name) in wanted {
             let existing = by_name
                 .get(name.as_str())
@@ -728,14 +731,19 @@ impl Engine {
                 .or_else(|| created.get(&name).copied());
             let lookup = match existing {
                 Some(id) => {
-                    if !dry_run {
-                        apply::remember_supplier(&self.ctx, vendor, id, &name)?;
-                    }
+                    remembered.push(VendorLink {
+                        ns_vendor_id: vendor,
+                        ion_supplier_id: id,
+                        name: name.clone(),
+                    });
                     SupplierLookup::Existing(id)
                 }
                 None => SupplierLookup::MustCreate { name },
             };
             out.insert(vendor, lookup);
+        }
+        if !dry_run {
+            self.store().put_vendor_links(&remembered)?;
         }
         Ok(out)
     }
