@@ -135,6 +135,15 @@ async fn many_pages_of_new_pos_share_suppliers_without_duplicates() {
             .len(),
         3
     );
+    // The vendors are looked up and created once: a chunk that waited for the supplier gate
+    // while another created them finds them linked.
+    assert_eq!(
+        (
+            s.ion.requests("SuppliersByName"),
+            s.ion.requests("CreateSuppliers")
+        ),
+        (1, 1)
+    );
     for (k, id) in ids.iter().enumerate() {
         let po = s.ion_po(*id);
         let lines = s.ion_lines(&po);

@@ -678,14 +678,31 @@ impl Engine {
         if wanted.is_empty() {
             return Ok(out);
         }
-        let mut names: Vec<String> = wanted.values().cloned().collect();
-        names.sort();
-        names.dedup();
         // Not in a dry run (nothing is created): no gate, so a dry run never waits on a writer.
         let _gate = match dry_run {
             false => Some(apply::SUPPLIER_GATE.lock().await),
             true => None,
         };
+        // Whoever held the gate meanwhile (the chunk staged beside this one, say) may have just
+        // linked these vendors: then they need no lookup.
+        if !dry_run {
+            let mut linked = Vec::new();
+            for v in wanted.keys() {
+                if let Some(l) = self.store().vendor_link(*v)? {
+                    linked.push(*v);
+                    out.insert(*v, SupplierLookup::Existing(l.ion_supplier_id));
+                }
+            }
+            for v in linked {
+                wanted.remove(&v);
+            }
+            if wanted.is_empty() {
+                return Ok(out);
+            }
+        }
+        let mut names: Vec<String> = wanted.values().cloned().collect();
+        names.sort();
+        names.dedup();
         let found = self
             .ctx
             .ion
