@@ -30,7 +30,7 @@ use super::netsuite_read::{ReadCache, ReadPo, read_items, read_lines};
 use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
-use crate::netsuite::{DeletedCursor, PoCursor, PoHeader};
+use crate::netsuite::{DeletedCursor, DeletedPage, PoCursor, PoHeader};
 use crate::store::{
     Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store, VendorLink,
 };
@@ -223,9 +223,15 @@ impl Engine {
         };
         let mut seen: BTreeSet<i64> = BTreeSet::new();
         // Read, planned and applied as a pipeline (see `pipeline`): the checkpoint moves only
-        // past chunks that are fully applied.
-        self.run_pages(cursor, &mut high, opts, sum, &mut seen)
-            .await?;
+        // past chunks that are fully applied. The first page of deletions is read meanwhile
+        // (they are applied after the changes, as before): a deletion made during the cycle is
+        // then left to the next one, which the deletions' own checkpoint already guarantees.
+        let deleted_from = self.deletions_from()?;
+        let (pages, first_deleted) = tokio::join!(
+            self.run_pages(cursor, &mut high, opts, sum, &mut seen),
+            self.ctx.netsuite.deleted_pos_page(&deleted_from.1, 1000)
+        );
+        pages?;
 
         // POs with open problems are re-planned every cycle (a missing part may exist now),
         // wherever the cursor is.
@@ -251,7 +257,8 @@ impl Engine {
             self.process(headers, false, opts, sum).await?;
         }
 
-        self.deletions(opts, sum).await
+        self.deletions(deleted_from, Some(first_deleted), opts, sum)
+            .await
     }
 
     /// `resync <PO>`: reconciles one PO now (by internal id or tranId), ignoring the content
@@ -1067,14 +1074,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Deletions from NetSuite's `DeletedRecord`, with their own checkpoint (and the overlap).
-    async fn deletions(&self, opts: CycleOptions, sum: &mut CycleSummary) -> Result<()> {
+    /// Where the deletions feed is read from: the deletions' checkpoint (`.0`), and that
+    /// checkpoint rewound by the overlap window (`.1`).
+    fn deletions_from(&self) -> Result<(Option<DeletedCursor>, DeletedCursor)> {
         let stored = self.store().checkpoint(Checkpoint::NetSuiteDeletions)?;
-        let mut high = match &stored {
+        let high = match &stored {
             Some(c) => Some(DeletedCursor::new(c.at.clone(), c.id)?),
             None => None,
         };
-        let mut cursor = match &stored {
+        let cursor = match &stored {
             Some(c) => {
                 let back = PoCursor::new(c.at.clone(), c.id)?
                     .rewind(self.ctx.settings.overlap + DST_GUARD);
@@ -1082,13 +1090,25 @@ impl Engine {
             }
             None => DeletedCursor::start(),
         };
+        Ok((high, cursor))
+    }
+
+    /// Deletions from NetSuite's `DeletedRecord`, with their own checkpoint (and the overlap),
+    /// from `from` ([`Self::deletions_from`]); `first`: the first page, when already read.
+    async fn deletions(
+        &self,
+        from: (Option<DeletedCursor>, DeletedCursor),
+        mut first: Option<crate::netsuite::Result<DeletedPage>>,
+        opts: CycleOptions,
+        sum: &mut CycleSummary,
+    ) -> Result<()> {
+        let (mut high, mut cursor) = from;
         loop {
-            let page = self
-                .ctx
-                .netsuite
-                .deleted_pos_page(&cursor, 1000)
-                .await
-                .context("reading NetSuite deletions")?;
+            let page = match first.take() {
+                Some(page) => page,
+                None => self.ctx.netsuite.deleted_pos_page(&cursor, 1000).await,
+            }
+            .context("reading NetSuite deletions")?;
             let ids: Vec<i64> = page.deleted.iter().map(|d| d.record_id).collect();
             self.delete_pos(&ids, opts, sum).await?;
             let last = page.deleted.last().map(|d| d.cursor());
