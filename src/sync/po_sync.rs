@@ -30,6 +30,7 @@ use super::netsuite_read::{ReadCache, ReadPo, read_items, read_lines};
 use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
+use crate::netsuite::suiteql::MAX_LIMIT;
 use crate::netsuite::{DeletedCursor, DeletedPage, PoCursor, PoHeader};
 use crate::store::{
     Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store, VendorLink,
@@ -167,6 +168,14 @@ pub(super) struct Work {
     problems: Option<PoProblems>,
 }
 
+/// Where a cycle reads the deletions feed from.
+struct DeletionsStart {
+    /// The deletions' checkpoint: it only moves past it.
+    high: Option<DeletedCursor>,
+    /// That checkpoint rewound by the overlap window: where reading starts.
+    cursor: DeletedCursor,
+}
+
 /// The PO sync engine: the library API the daemon, `once`, `resync` and the tests call.
 /// Cheap to clone (the context is shared): the pipeline hands each apply job its own clone, so
 /// jobs run as tasks of their own, on every worker thread.
@@ -226,10 +235,12 @@ impl Engine {
         // past chunks that are fully applied. The first page of deletions is read meanwhile
         // (they are applied after the changes, as before): a deletion made during the cycle is
         // then left to the next one, which the deletions' own checkpoint already guarantees.
-        let deleted_from = self.deletions_from()?;
+        let deletions = self.deletions_start()?;
         let (pages, first_deleted) = tokio::join!(
             self.run_pages(cursor, &mut high, opts, sum, &mut seen),
-            self.ctx.netsuite.deleted_pos_page(&deleted_from.1, 1000)
+            self.ctx
+                .netsuite
+                .deleted_pos_page(&deletions.cursor, MAX_LIMIT)
         );
         pages?;
 
@@ -257,8 +268,7 @@ impl Engine {
             self.process(headers, false, opts, sum).await?;
         }
 
-        self.deletions(deleted_from, Some(first_deleted), opts, sum)
-            .await
+        self.deletions(deletions, first_deleted, opts, sum).await
     }
 
     /// `resync <PO>`: reconciles one PO now (by internal id or tranId), ignoring the content
@@ -663,6 +673,25 @@ impl Engine {
         Ok(by_ns)
     }
 
+    /// Moves the vendors of `wanted` that have a link to `out`, as existing suppliers.
+    fn take_linked(
+        &self,
+        wanted: &mut BTreeMap<i64, String>,
+        out: &mut BTreeMap<i64, SupplierLookup>,
+    ) -> Result<()> {
+        let mut linked = Vec::new();
+        for v in wanted.keys() {
+            if let Some(l) = self.store().vendor_link(*v)? {
+                linked.push((*v, l.ion_supplier_id));
+            }
+        }
+        for (v, supplier) in linked {
+            wanted.remove(&v);
+            out.insert(v, SupplierLookup::Existing(supplier));
+        }
+        Ok(())
+    }
+
     /// Vendor → supplier for `names` (vendor id → supplier name): the link table, else ION by
     /// name (one batched query), else created once (not in a dry run) and remembered.
     async fn resolve_suppliers(
@@ -671,17 +700,8 @@ impl Engine {
         dry_run: bool,
     ) -> Result<BTreeMap<i64, SupplierLookup>> {
         let mut out = BTreeMap::new();
-        let mut wanted: BTreeMap<i64, String> = BTreeMap::new();
-        for (v, name) in names {
-            match self.store().vendor_link(v)? {
-                Some(l) => {
-                    out.insert(v, SupplierLookup::Existing(l.ion_supplier_id));
-                }
-                None => {
-                    wanted.insert(v, name);
-                }
-            }
-        }
+        let mut wanted = names;
+        self.take_linked(&mut wanted, &mut out)?;
         if wanted.is_empty() {
             return Ok(out);
         }
@@ -692,20 +712,9 @@ impl Engine {
         };
         // Whoever held the gate meanwhile (the chunk staged beside this one, say) may have just
         // linked these vendors: then they need no lookup.
-        if !dry_run {
-            let mut linked = Vec::new();
-            for v in wanted.keys() {
-                if let Some(l) = self.store().vendor_link(*v)? {
-                    linked.push(*v);
-                    out.insert(*v, SupplierLookup::Existing(l.ion_supplier_id));
-                }
-            }
-            for v in linked {
-                wanted.remove(&v);
-            }
-            if wanted.is_empty() {
-                return Ok(out);
-            }
+        self.take_linked(&mut wanted, &mut out)?;
+        if wanted.is_empty() {
+            return Ok(out);
         }
         let mut names: Vec<String> = wanted.values().cloned().collect();
         names.sort();
@@ -1074,9 +1083,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Where the deletions feed is read from: the deletions' checkpoint (`.0`), and that
-    /// checkpoint rewound by the overlap window (`.1`).
-    fn deletions_from(&self) -> Result<(Option<DeletedCursor>, DeletedCursor)> {
+    /// Where this cycle reads the deletions feed from.
+    fn deletions_start(&self) -> Result<DeletionsStart> {
         let stored = self.store().checkpoint(Checkpoint::NetSuiteDeletions)?;
         let high = match &stored {
             Some(c) => Some(DeletedCursor::new(c.at.clone(), c.id)?),
@@ -1090,23 +1098,27 @@ impl Engine {
             }
             None => DeletedCursor::start(),
         };
-        Ok((high, cursor))
+        Ok(DeletionsStart { high, cursor })
     }
 
     /// Deletions from NetSuite's `DeletedRecord`, with their own checkpoint (and the overlap),
-    /// from `from` ([`Self::deletions_from`]); `first`: the first page, when already read.
+    /// from `start`; `first` is its first page, read while the cycle's changes were synced.
     async fn deletions(
         &self,
-        from: (Option<DeletedCursor>, DeletedCursor),
-        mut first: Option<crate::netsuite::Result<DeletedPage>>,
+        start: DeletionsStart,
+        first: crate::netsuite::Result<DeletedPage>,
         opts: CycleOptions,
         sum: &mut CycleSummary,
     ) -> Result<()> {
-        let (mut high, mut cursor) = from;
+        let DeletionsStart {
+            mut high,
+            mut cursor,
+        } = start;
+        let mut first = Some(first);
         loop {
             let page = match first.take() {
                 Some(page) => page,
-                None => self.ctx.netsuite.deleted_pos_page(&cursor, 1000).await,
+                None => self.ctx.netsuite.deleted_pos_page(&cursor, MAX_LIMIT).await,
             }
             .context("reading NetSuite deletions")?;
             let ids: Vec<i64> = page.deleted.iter().map(|d| d.record_id).collect();
