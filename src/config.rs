@@ -23,6 +23,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::plan::model::DEFAULT_NON_RECEIVABLE;
+
 /// Default config path when neither `--config` nor `$NSION_CONFIG` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/netsuite-ion-sync/config.toml";
 /// Environment variable holding the NetSuite private key PEM (alternative to a key file).
@@ -179,17 +181,6 @@ pub struct RawMapping {
     pub purchase_order_attributes: BTreeMap<String, String>,
     pub purchase_order_line_attributes: BTreeMap<String, String>,
 }
-
-/// Item types that are never received (SPEC §3.1); NetSuite's `itemtype` values.
-pub const DEFAULT_NON_RECEIVABLE: [&str; 7] = [
-    "Service",
-    "OthCharge",
-    "Discount",
-    "Description",
-    "Subtotal",
-    "Markup",
-    "Payment",
-];
 
 impl Default for RawMapping {
     fn default() -> Self {

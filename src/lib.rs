@@ -6,6 +6,8 @@
 //! - [`store`]: the only module that knows sled: checkpoints, link table, open problems.
 //! - [`netsuite`]: NetSuite client (M2M OAuth 2.0, SuiteQL, record API, item receipts).
 //! - [`ion`]: ION GraphQL client (Keycloak client credentials, the daemon's documents).
+//! - [`plan`]: the pure core: which changes are due, from data alone (no I/O, no clock).
+//! - [`sync`]: the I/O around the plan: polls both sides, applies plans, records outcomes.
 //! - [`retry`]: the backoff policy both clients share.
 //! - [`sandbox`]: faithful NetSuite and ION simulators (tests and the `sandbox` command).
 //! - [`daemon`]: the `run` loop: poll loops, cron reconciliation, systemd notify, graceful stop.
@@ -21,6 +23,7 @@ pub mod daemon;
 pub mod doctor;
 pub mod ion;
 pub mod netsuite;
+pub mod plan;
 pub mod retry;
 pub mod sandbox;
 pub mod store;

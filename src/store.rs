@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use crate::plan::model::PoLink;
+
 /// Bumped when the stored shapes change incompatibly. A store written by a newer version is
 /// refused rather than misread.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -106,22 +108,6 @@ impl Checkpoint {
             Checkpoint::IonReceiptItems => "ion_receipt_items",
         }
     }
-}
-
-/// NetSuite PO ↔ ION PO.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PoLink {
-    pub ns_po_id: i64,
-    pub ion_po_id: i64,
-    /// NetSuite `tranId` (the PO number people use), for logs and lookups by number.
-    pub tran_id: String,
-    /// Hash of the NetSuite content last applied; an unchanged PO costs no ION call.
-    pub content_hash: String,
-    /// `lastmodifieddate` text of the version last applied.
-    pub last_lastmod: String,
-    /// NetSuite line id (`ns_line_id`) → ION PO line id, for every line created in ION.
-    #[serde(default)]
-    pub line_map: BTreeMap<i64, i64>,
 }
 
 /// NetSuite vendor ↔ ION supplier, so a vendor rename never creates a second supplier.

@@ -13,7 +13,7 @@ use tracing::{debug, info};
 
 use super::context::Context;
 use super::ion_read::po_status;
-use super::plan::{Change, LineField, LineRef, PoField, PoPlan, SupplierRef};
+use crate::plan::po::{Change, LineField, LineRef, PoField, PoPlan, SupplierRef};
 use crate::ion::{
     self, AttributeValue, IonPurchaseOrder, LineChanges, NewPurchaseOrder, PurchaseOrderChanges,
 };
@@ -65,7 +65,7 @@ fn attrs(map: &BTreeMap<String, serde_json::Value>) -> Vec<AttributeValue> {
         .collect()
 }
 
-fn new_line(l: &super::plan::NewLine) -> ion::NewLine {
+fn new_line(l: &crate::plan::po::NewLine) -> ion::NewLine {
     ion::NewLine {
         part_id: Some(l.part_id),
         quantity: l.quantity,

@@ -44,7 +44,7 @@ use anyhow::{Context as _, Result};
 use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
 
-use super::plan::PoPlan;
+use crate::plan::po::PoPlan;
 use super::po_sync::{CycleOptions, CycleSummary, DST_GUARD, Engine};
 use crate::netsuite::PoCursor;
 use crate::store::{BackfillProgress, Checkpoint, Cursor, CycleReport};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::model::{MappingConfig, field_maps};
+use crate::plan::model::{MappingConfig, field_maps};
 use crate::config::Config;
 use crate::store::Store;
 use crate::{ion, netsuite};
@@ -91,7 +91,7 @@ impl SyncSettings {
 }
 
 /// Standard body fields the header query already selects; a mapping naming them must not
-/// select them a second time (see [`super::model::NsPurchaseOrder::field`]).
+/// select them a second time (see [`crate::plan::model::NsPurchaseOrder::field`]).
 fn is_standard_body_field(f: &str) -> bool {
     matches!(
         f.to_ascii_lowercase().as_str(),
@@ -157,7 +157,7 @@ impl Context {
             list.iter()
                 .filter_map(|d| {
                     let t = serde_json::to_value(d.attribute_type?).ok()?;
-                    let t: super::model::AttrType = serde_json::from_value(t).ok()?;
+                    let t: crate::plan::model::AttrType = serde_json::from_value(t).ok()?;
                     Some((d.key.clone(), t))
                 })
                 .collect::<std::collections::BTreeMap<_, _>>()

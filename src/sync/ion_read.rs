@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{IonAttribute, IonLineState, IonPurchaseOrderState, NsPurchaseOrder};
-use super::status::IonStatus;
+use crate::plan::model::{IonAttribute, IonLineState, IonPurchaseOrderState, NsPurchaseOrder};
+use crate::plan::status::IonStatus;
 use crate::ion::{Attribute, IonPurchaseOrder, PoStatus, date_of};
 
 /// `PoStatus` → `IonStatus` (both spell ION's enum).

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use super::context::SyncSettings;
-use super::model::{NsLine, NsPurchaseOrder};
+use crate::plan::model::{NsLine, NsPurchaseOrder};
 use crate::netsuite::{self, Item, PoHeader, PoLine, Vendor};
 
 /// A PO as read from NetSuite, plus what the poll layer needs besides the planner's view.

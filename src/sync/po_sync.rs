@@ -23,11 +23,11 @@ use tracing::{debug, info, warn};
 
 use super::apply::{self, Applied, ApplyError};
 use super::context::Context;
-use super::hash::content_hash;
+use crate::plan::hash::content_hash;
 use super::ion_read::{pick, state_of};
-use super::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
+use crate::plan::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
 use super::netsuite_read::{ReadCache, ReadPo, read_items, read_lines};
-use super::plan::{self, NoteLevel, PoPlan, ProblemKind};
+use crate::plan::po::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
 use crate::netsuite::suiteql::MAX_LIMIT;
@@ -310,7 +310,7 @@ impl Engine {
     }
 
     /// The nightly full reconciliation (SPEC §4: "every linked, still-open PO"): every linked PO
-    /// whose NetSuite status is still open (A, B, D, E; [`super::status::still_open`]) is
+    /// whose NetSuite status is still open (A, B, D, E; [`crate::plan::status::still_open`]) is
     /// re-planned against ION as it is now, whatever the hash says, which catches manual ION
     /// edits and NetSuite changes that did not bump `lastmodifieddate`. Closed, rejected and
     /// fully received POs (C, F, G, H) are re-planned only when NetSuite's content differs from
@@ -371,7 +371,7 @@ impl Engine {
                 .await?;
             let (open, finished): (Vec<PoHeader>, Vec<PoHeader>) = headers
                 .into_iter()
-                .partition(|h| super::status::still_open(&h.status));
+                .partition(|h| crate::plan::status::still_open(&h.status));
             self.process(open, true, opts, sum).await?;
             self.process(finished, false, opts, sum).await?;
         }
@@ -534,7 +534,7 @@ impl Engine {
             let resolved = Resolved { parts, supplier };
             let plain = candidates.is_empty() && w.link.is_none() && !opts.dry_run;
             if plain {
-                let plan = plan::plan_po(
+                let plan = po::plan_po(
                     &w.read.po,
                     None,
                     None,
@@ -911,7 +911,7 @@ impl Engine {
                 .with_context(|| format!("reading ION PO {}", l.ion_po_id))?;
         }
         let state = ion_po.as_ref().map(|p| state_of(p, Some(ns)));
-        let plan = plan::plan_po(
+        let plan = po::plan_po(
             ns,
             state.as_ref(),
             w.link.as_ref(),
@@ -1176,7 +1176,7 @@ impl Engine {
                 continue;
             }
             let state = ion_po.as_ref().map(|p| state_of(p, None));
-            let plan = plan::plan_delete(id, state.as_ref(), link.as_ref());
+            let plan = po::plan_delete(id, state.as_ref(), link.as_ref());
             log_plan(&plan);
             sum.deleted += 1;
             if opts.dry_run {
@@ -1200,7 +1200,7 @@ impl Engine {
                         }
                         Some(fresh) => {
                             let reason = e.error.to_string();
-                            let fallback = plan::plan_delete_refused(
+                            let fallback = po::plan_delete_refused(
                                 id,
                                 &state_of(&fresh, None),
                                 link.as_ref(),

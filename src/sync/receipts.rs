@@ -1,5 +1,5 @@
 //! The receiving leg, ION → NetSuite (SPEC §3.2, §4; issue #6): poll ION receipt items, plan
-//! with [`super::receipts_plan`], create NetSuite item receipts exactly once, record the outcome.
+//! with [`crate::plan::receipts`], create NetSuite item receipts exactly once, record the outcome.
 //!
 //! # The exactly-once protocol
 //! A synchronous transform has no idempotency (netsuite.md §7.4), so a create is made safe by
@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tracing::{debug, info, warn};
 
-use super::receipts_plan::{
+use crate::plan::receipts::{
     IonReceiptItem, ItemReceiptPlan, LinkedLine, MirroredItem, NsOpenLine, ReceiptInputs,
     ReceiptPlan, ReceiptProblem, ReceiptProblemKind, external_id_base, plan_receipts,
     pos_needing_open_lines,
@@ -968,7 +968,7 @@ fn next_checkpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::receipts_plan::Unsettled;
+    use crate::plan::receipts::Unsettled;
 
     fn item(id: i64, receipt_id: i64, updated: &str) -> ion::ReceiptItem {
         ion::ReceiptItem {

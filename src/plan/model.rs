@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::status::IonStatus;
+use crate::plan::status::IonStatus;
 
 /// ION PO attribute carrying NetSuite's `tranId` (First Resonance's own key, ion.md §5.4).
 pub const ATTR_PO_NUMBER: &str = "Netsuite PO Number";
@@ -223,9 +223,23 @@ pub fn same_amount(a: f64, b: f64) -> bool {
     (a - b).abs() <= QTY_EPSILON * a.abs().max(b.abs()).max(1.0)
 }
 
-/// What the link table remembers about one synced PO (SPEC §4). One type for the planner and
-/// the store, so what is planned against is exactly what is persisted.
-pub use crate::store::PoLink;
+/// What the link table remembers about one synced NetSuite PO ↔ ION PO. One type for the
+/// planner and the store (which persists it), so what is planned against is exactly what is
+/// persisted.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PoLink {
+    pub ns_po_id: i64,
+    pub ion_po_id: i64,
+    /// NetSuite `tranId` (the PO number people use), for logs and lookups by number.
+    pub tran_id: String,
+    /// Hash of the NetSuite content last applied; an unchanged PO costs no ION call.
+    pub content_hash: String,
+    /// `lastmodifieddate` text of the version last applied.
+    pub last_lastmod: String,
+    /// NetSuite line id (`ns_line_id`) → ION PO line id, for every line created in ION.
+    #[serde(default)]
+    pub line_map: BTreeMap<i64, i64>,
+}
 
 /// The ION type of a custom attribute, spelled as ION's definition `type` so the ION layer can
 /// deserialise the org settings straight into it. It decides how NetSuite's text is converted.
@@ -290,9 +304,17 @@ pub struct MappingConfig {
     pub line_attributes: BTreeMap<String, FieldMap>,
 }
 
-/// SPEC §3.1's default non-receivable item types (SuiteQL `itemtype` spellings); one list for
+/// Item types that are never received by default (NetSuite's `itemtype` values); one list for
 /// the config default and the planner's.
-pub use crate::config::DEFAULT_NON_RECEIVABLE;
+pub const DEFAULT_NON_RECEIVABLE: [&str; 7] = [
+    "Service",
+    "OthCharge",
+    "Discount",
+    "Description",
+    "Subtotal",
+    "Markup",
+    "Payment",
+];
 
 impl Default for MappingConfig {
     fn default() -> Self {

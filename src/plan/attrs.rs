@@ -7,7 +7,7 @@
 
 use serde_json::{Number, Value};
 
-use super::model::{AttrType, same_amount};
+use crate::plan::model::{AttrType, same_amount};
 
 /// Converts one NetSuite field value for an ION attribute of type `ty`.
 ///

@@ -14,14 +14,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::attrs;
-use super::hash::content_hash;
-use super::model::{
+use crate::plan::attrs;
+use crate::plan::hash::content_hash;
+use crate::plan::model::{
     ATTR_NON_RECEIVABLE, ATTR_NS_LINE_ID, ATTR_PO_NUMBER, ATTR_RECORD_ID, IonAttribute,
     IonLineState, IonPurchaseOrderState, MappingConfig, NsLine, NsPurchaseOrder, PoLink, Resolved,
     SupplierLookup, same_amount,
 };
-use super::status::{self, IonStatus, MappedStatus};
+use crate::plan::status::{self, IonStatus, MappedStatus};
 
 /// The supplier a PO should point at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1100,7 +1100,7 @@ fn line_update(
     }
     if !same_amount(line.quantity, il.quantity) {
         let received = il.received_quantity.max(line.quantity_received);
-        if line.quantity + super::model::QTY_EPSILON < received {
+        if line.quantity + crate::plan::model::QTY_EPSILON < received {
             let message = format!(
                 "NetSuite PO {} line {} ({}): quantity {} is below the {} already received; \
                  the ION quantity is left at {}",
@@ -1170,7 +1170,7 @@ fn clean(s: &Option<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::model::{AttrType, FieldMap};
+    use crate::plan::model::{AttrType, FieldMap};
 
     const PO_ID: i64 = 4711;
     const ION_PO: i64 = 900;

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::model::{QTY_EPSILON, same_amount};
+use crate::plan::model::{QTY_EPSILON, same_amount};
 
 /// One ION receipt item, as polled (`ReceiptItemsChangedSince`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::model::{NsLine, NsPurchaseOrder};
+use crate::plan::model::{NsLine, NsPurchaseOrder};
 
 /// Bumped whenever the canonical form below changes, so old stored hashes simply mismatch
 /// once (one harmless re-plan per PO) instead of colliding with a different meaning.
