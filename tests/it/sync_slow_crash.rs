@@ -4,16 +4,14 @@
 //! restarted; NetSuite keeps changing in between. At the end ION holds exactly one PO per
 //! NetSuite PO with exactly the right lines and attributes, and the store agrees.
 
-mod sync_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::sync::*;
 use netsuite_ion_sync::store::Store;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sync_support::*;
 use tokio::process::Command;
 
 const POS: usize = 200;

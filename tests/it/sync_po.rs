@@ -1,17 +1,15 @@
 //! End-to-end PO sync (SPEC §3.1): the real engine against both simulators over real HTTP.
 //! One test per row of the table; the simulated NetSuite clock moves between edits.
 
-mod sync_support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::sync::*;
 use netsuite_ion_sync::sandbox::ion::AttrScope;
 use netsuite_ion_sync::sandbox::netsuite::{LineSpec, PoSpec};
 use netsuite_ion_sync::sync::CycleOptions;
 use netsuite_ion_sync::sync::model::{AttrType, FieldMap};
 use serde_json::json;
-use sync_support::*;
 
 fn tick(s: &Sims) {
     s.ns.advance(Duration::from_secs(60));

@@ -1,15 +1,13 @@
 //! OAuth 2.0 M2M against the simulator's token endpoint, over real HTTP.
 
-mod netsuite_support;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::support::netsuite::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use netsuite_ion_sync::netsuite::auth::{JwsAlgorithm, SigningKey};
 use netsuite_ion_sync::netsuite::{Client, Error, PoCursor};
 use netsuite_ion_sync::sandbox::netsuite::{NetSuiteSim, SimConfig};
-use netsuite_support::*;
 use secrecy::{ExposeSecret, SecretString};
 
 async fn login_with(

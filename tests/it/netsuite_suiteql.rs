@@ -1,14 +1,12 @@
 //! SuiteQL queries of the client against the simulator's SQL engine, over real HTTP.
 
-mod netsuite_support;
-
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime};
 
+use crate::support::netsuite::*;
 use netsuite_ion_sync::netsuite::auth::SigningKey;
 use netsuite_ion_sync::netsuite::{DeletedCursor, Error, PoCursor};
 use netsuite_ion_sync::sandbox::netsuite::{ItemSpec, LineSpec, PoSpec, SimHandle};
-use netsuite_support::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 

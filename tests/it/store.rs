@@ -2,8 +2,6 @@
 //! single-process lock and the schema guard. Crash tests re-run this test binary as a child
 //! process (the `child_*` entry points do nothing unless the parent set their variable).
 
-mod log_signal;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -286,29 +284,37 @@ fn second_opener_is_refused_with_a_clear_message() {
 fn a_lock_freed_within_the_grace_is_taken() {
     use std::sync::mpsc;
     use std::sync::{Mutex, OnceLock};
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     // A global subscriber, not a per-thread one: tracing caches per call site whether anyone
     // listens, and a thread-scoped subscriber can miss an event whose site another test's
-    // thread reached first.
+    // thread reached first. It listens to the store's events only: every test of this binary
+    // shares it, and the others must not pay for rendering their logs.
     static CONTENDED: OnceLock<Mutex<mpsc::Sender<()>>> = OnceLock::new();
     let dir = tempfile::tempdir().expect("tempdir");
     let first = Store::open(dir.path()).expect("open");
     let (tx, contended) = mpsc::channel();
     CONTENDED.get_or_init(|| {
-        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(
-            log_signal::LogSignal {
-                // Only this test's store: other tests' opens may be refused meanwhile.
-                needles: vec![
-                    "the store is locked".into(),
-                    dir.path().display().to_string(),
-                ],
-                then: || {
-                    if let Some(Ok(tx)) = CONTENDED.get().map(|m| m.lock().map(|g| g.clone())) {
-                        let _ = tx.send(());
-                    }
-                },
-            },
-        ));
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(
+                crate::support::log_signal::LogSignal {
+                    // Only this test's store: other tests' opens may be refused meanwhile.
+                    needles: vec![
+                        "the store is locked".into(),
+                        dir.path().display().to_string(),
+                    ],
+                    then: || {
+                        if let Some(Ok(tx)) = CONTENDED.get().map(|m| m.lock().map(|g| g.clone())) {
+                            let _ = tx.send(());
+                        }
+                    },
+                }
+                .with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("netsuite_ion_sync::store", tracing::Level::DEBUG),
+                ),
+            ),
+        );
         Mutex::new(tx)
     });
     let path = dir.path().to_path_buf();
@@ -351,9 +357,11 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Re-runs this test binary with only the test `entry` of this module, `var` set to `dir`.
 fn spawn_child(entry: &str, var: &str, dir: &Path) -> Child {
+    let entry = crate::support::test_name(module_path!(), entry);
     Command::new(std::env::current_exe().expect("test exe"))
-        .args(["--exact", entry, "--nocapture", "--test-threads=1"])
+        .args(["--exact", &entry, "--nocapture", "--test-threads=1"])
         .env(var, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -1,29 +1,26 @@
-//! Shared set-up for the ION tests: a simulator on 127.0.0.1:0 and a real client pointed at it.
-#![allow(dead_code)]
+//! ION set-up: the simulator on 127.0.0.1:0 (with the sync's attribute definitions) and a
+//! real client pointed at it.
 
 use netsuite_ion_sync::ion::{
     self, AttributeValue, Client, NewLine, NewPurchaseOrder, PoStatus, Settings,
 };
 use netsuite_ion_sync::retry::Backoff;
-use netsuite_ion_sync::sandbox::ion::{IonSim, SimConfig, SimHandle};
-use secrecy::SecretString;
+use netsuite_ion_sync::sandbox::harness;
+use netsuite_ion_sync::sandbox::ion::{SimConfig, SimHandle};
 use serde_json::{Value, json};
 
+/// Client settings for `sim`: quick retries and a 10 s request timeout.
 pub fn settings(sim: &SimHandle) -> Settings {
-    let mut s = Settings::new(
-        sim.api_url(),
-        sim.token_url(),
-        sim.client_id(),
-        SecretString::from(sim.client_secret().to_string()),
-    );
-    s.backoff = Backoff::fast();
+    let mut s = harness::ion_settings(sim, Backoff::fast());
     s.request_timeout = std::time::Duration::from_secs(10);
     s
 }
 
+/// Simulator (attributes defined) + client.
 pub async fn start_with(config: SimConfig) -> (SimHandle, Client) {
-    let sim = IonSim::start(config).await.expect("simulator starts");
-    sim.define_required_attributes();
+    let sim = harness::start_ion(config, true)
+        .await
+        .expect("simulator starts");
     let client = Client::new(settings(&sim)).expect("client");
     (sim, client)
 }

@@ -1,9 +1,6 @@
 //! `once` runs both directions: the real binary against both simulators.
 
-#[path = "sync_support/mod.rs"]
-mod sync_support;
-
-use sync_support::*;
+use crate::support::sync::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_syncs_the_po_then_mirrors_a_settled_receipt() {

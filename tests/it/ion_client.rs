@@ -1,8 +1,6 @@
 //! Each client operation against the simulator over real HTTP.
 
-mod ion_support;
-
-use ion_support::{new_po, ordered_po, start};
+use crate::support::ion::{new_po, ordered_po, start};
 use netsuite_ion_sync::ion::{
     AttributeEntity, AttributeType, AttributeValue, LineChanges, NewLine, PoStatus,
     PurchaseOrderChanges, parts,
@@ -12,7 +10,7 @@ use netsuite_ion_sync::sandbox::ion::{AttrScope, IonSim, Kind, SimConfig};
 #[tokio::test]
 async fn me_and_attribute_setup() {
     let sim = IonSim::start(SimConfig::default()).await.unwrap();
-    let client = netsuite_ion_sync::ion::Client::new(ion_support::settings(&sim)).unwrap();
+    let client = netsuite_ion_sync::ion::Client::new(crate::support::ion::settings(&sim)).unwrap();
     let me = client.me().await.unwrap();
     assert_eq!(me.organization_id, Some(1));
 

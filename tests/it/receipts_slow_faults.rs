@@ -2,12 +2,10 @@
 //! malformed answers): every seed converges to exactly one itemReceipt per (receipt, PO) with
 //! the quantities ION received and no intent left unconfirmed.
 
-mod receipts_support;
-
 use std::time::Duration;
 
+use crate::support::receipts::World;
 use netsuite_ion_sync::sandbox::faults::FaultConfig;
-use receipts_support::World;
 
 #[tokio::test]
 async fn faulty_netsuite_converges_to_exactly_one_item_receipt_per_receipt_and_po() {

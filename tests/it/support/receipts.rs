@@ -1,12 +1,6 @@
-//! Shared set-up for the receipts tests: both simulators on 127.0.0.1:0, the real clients, a
+//! Receipts set-up: both simulators on 127.0.0.1:0 with frozen clocks, the real clients, a
 //! store in a temporary folder, and POs linked the way the PO sync links them (NetSuite PO ↔ ION
 //! PO with `Netsuite RecordID`, `ns_line_id` and `Non-receivable`, plus the store's PO link).
-#![allow(dead_code)]
-
-#[path = "../ion_support/mod.rs"]
-pub mod ion_support;
-#[path = "../netsuite_support/mod.rs"]
-pub mod netsuite_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,23 +8,25 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use netsuite_ion_sync::ion::{self, AttributeValue, NewLine, NewPurchaseOrder, PoStatus};
 use netsuite_ion_sync::netsuite;
+use netsuite_ion_sync::sandbox::harness::{self, Harness};
 use netsuite_ion_sync::sandbox::ion as ion_sim;
 use netsuite_ion_sync::sandbox::netsuite as ns_sim;
 use netsuite_ion_sync::sandbox::netsuite::{ItemSpec, LineSpec, PoSpec, VendorSpec};
 use netsuite_ion_sync::store::{PoLink, Store};
 use netsuite_ion_sync::sync::receipts::ReceiptSync;
 
-pub use netsuite_support::t0;
+use secrecy::ExposeSecret as _;
+
+pub use super::t0;
 
 pub struct World {
     pub ns: ns_sim::SimHandle,
     pub ion_sim: ion_sim::SimHandle,
-    pub netsuite: netsuite::Client,
     pub ion: ion::Client,
     pub store: Store,
     pub sync: ReceiptSync,
     /// Keeps the store folder alive.
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     /// The simulated time both clocks show.
     clock: std::sync::Mutex<DateTime<Utc>>,
 }
@@ -47,22 +43,37 @@ pub struct LinkedPo {
 impl World {
     /// Both simulators with frozen clocks at [`t0`]; settle delay 60 s.
     pub async fn start() -> World {
-        let (ns, netsuite) = netsuite_support::start(netsuite_support::config()).await;
-        let (ion_sim, ion) = ion_support::start().await;
-        ion_sim.set_clock(t0());
+        let Harness {
+            ns,
+            ion: ion_sim,
+            credentials,
+        } = Harness::start(harness::Options {
+            netsuite: super::netsuite::config(),
+            key: super::fixture_key(),
+            ion_clock: Some(t0()),
+            ..Default::default()
+        })
+        .await
+        .expect("simulators");
+        let netsuite = netsuite::Client::new(super::netsuite::settings(
+            &ns,
+            &credentials.certificate_id,
+            credentials.private_key.expose_secret(),
+        ))
+        .expect("NetSuite client");
+        let ion = ion::Client::new(super::ion::settings(&ion_sim)).expect("ION client");
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("state")).expect("store opens");
-        let mut sync = ReceiptSync::new(netsuite.clone(), ion.clone(), store.clone());
+        let mut sync = ReceiptSync::new(netsuite, ion.clone(), store.clone());
         sync.tz = chrono_tz::America::Los_Angeles;
         sync.settle = Duration::from_secs(60);
         World {
             ns,
             ion_sim,
-            netsuite,
             ion,
             store,
             sync,
-            dir,
+            _dir: dir,
             clock: std::sync::Mutex::new(t0()),
         }
     }

@@ -3,16 +3,14 @@
 //! cycle every few simulated minutes and edits landing inside the overlap window right around
 //! each change, no edit is missed: after every cycle ION matches NetSuite.
 
-mod sync_support;
-
 use std::time::Duration;
 
+use crate::support::sync::*;
 use chrono::{TimeZone, Utc};
 use netsuite_ion_sync::sandbox::ion::SimConfig as IonConfig;
 use netsuite_ion_sync::sandbox::netsuite::SimConfig as NsConfig;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sync_support::*;
 
 async fn walk_through(s: &Sims, engine: &netsuite_ion_sync::sync::Engine, pos: &[i64], seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -1,13 +1,11 @@
 //! Receiving end to end (issue #6 "Done when"): the real library against both simulators over
 //! real HTTP; time moves only when a test moves the simulated clocks and passes `now`.
 
-mod receipts_support;
-
 use std::time::Duration;
 
+use crate::support::receipts::World;
 use netsuite_ion_sync::ion::PoStatus;
 use netsuite_ion_sync::store::{Checkpoint, ReceiptState};
-use receipts_support::World;
 
 const SETTLE: Duration = Duration::from_secs(61);
 
@@ -282,7 +280,7 @@ async fn non_receivable_lines_and_unsynced_pos_are_skipped() {
         .linked_po("F", &[("InvtPart", 5.0), ("Service", 1.0)])
         .await;
     // An ION PO the link table does not know (created in ION by hand).
-    let stray = receipts_support::ion_support::ordered_po(&w.ion_sim, &w.ion, "999", 1).await;
+    let stray = crate::support::ion::ordered_po(&w.ion_sim, &w.ion, "999", 1).await;
     let r = w
         .ion_sim
         .receive(&[

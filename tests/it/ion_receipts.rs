@@ -1,13 +1,11 @@
 //! Receiving in the simulator (as a person pressing "Save Receipt") and the client's keyset
 //! paging of receipt items changed since a cursor.
 
-mod ion_support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::ion::{ordered_po, start};
 use chrono::{TimeZone, Utc};
-use ion_support::{ordered_po, start};
 use netsuite_ion_sync::ion::{PoStatus, ReceiptCursor, ReceiptItem};
 use netsuite_ion_sync::sandbox::ion::Kind;
 

@@ -1,8 +1,6 @@
 //! `once --dry-run` and `resync <tranId>` through the real binary, against both simulators.
 
-mod sync_support;
-
-use sync_support::*;
+use crate::support::sync::*;
 use tokio::process::Command;
 
 async fn run(config: &std::path::Path, args: &[&str]) -> (i32, String) {

@@ -5,16 +5,14 @@
 //! The NetSuite simulator runs in Los Angeles time, so DATE is a Los Angeles day: a PO changed
 //! at 23:30 the evening before (07:30 UTC on DATE) is *not* imported.
 
-mod sync_support;
-
 use std::process::Stdio;
 
+use crate::support::sync::*;
 use chrono::{DateTime, TimeZone, Utc};
 use netsuite_ion_sync::sandbox::ion::Kind;
 use netsuite_ion_sync::store::{Checkpoint, Cursor, Store};
 use netsuite_ion_sync::sync::backfill::{self, BackfillOptions, PageProgress, SinceDate};
 use netsuite_ion_sync::sync::{Engine, SyncSettings};
-use sync_support::*;
 use tokio::process::Command;
 
 fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {

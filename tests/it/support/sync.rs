@@ -1,55 +1,51 @@
-//! Shared set-up for the sync tests: both simulators on 127.0.0.1:0, real clients pointed at
-//! them, a store in a temporary directory, and helpers to read ION's side back.
-#![allow(dead_code)]
+//! Sync set-up: both simulators on 127.0.0.1:0, real clients pointed at them, a store in a
+//! temporary directory, and helpers to read ION's side back.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use netsuite_ion_sync::retry::Backoff;
+use netsuite_ion_sync::sandbox::harness::{self, Harness};
 use netsuite_ion_sync::sandbox::ion::{self as ion_sim, Kind};
 use netsuite_ion_sync::sandbox::netsuite::{
-    self as ns_sim, ItemSpec, LineSpec, NetSuiteSim, PoSpec, VendorSpec,
+    self as ns_sim, ItemSpec, LineSpec, PoSpec, VendorSpec,
 };
 use netsuite_ion_sync::store::Store;
 use netsuite_ion_sync::sync::model::MappingConfig;
-use netsuite_ion_sync::sync::{Context, CycleOptions, CycleSummary, Engine, SyncSettings};
+use netsuite_ion_sync::sync::{CycleOptions, CycleSummary, Engine, SyncSettings};
 use netsuite_ion_sync::{ion, netsuite};
-use secrecy::SecretString;
+use secrecy::ExposeSecret as _;
 use serde_json::Value;
 
-pub fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/netsuite/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+pub use super::{line, t0};
 
-/// 2026-01-15 18:00:00 UTC (10:00 in Los Angeles, the simulator's default zone).
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 15, 18, 0, 0).unwrap()
-}
+/// Both simulators (the library's [`Harness`], with the fixture key) plus the sync tests'
+/// helpers. Derefs to the harness, so `s.ns` and `s.ion` are the simulators.
+pub struct Sims(Harness);
 
-pub struct Sims {
-    pub ns: ns_sim::SimHandle,
-    pub ion: ion_sim::SimHandle,
-    /// The certificate id the fixture key is registered under.
-    pub kid: String,
+impl std::ops::Deref for Sims {
+    type Target = Harness;
+    fn deref(&self) -> &Harness {
+        &self.0
+    }
 }
 
 impl Sims {
     pub async fn start(ns: ns_sim::SimConfig, ion: ion_sim::SimConfig) -> Sims {
-        let ns = NetSuiteSim::start(ns).await.expect("NetSuite simulator");
-        let kid = ns
-            .register_certificate_pem(&fixture("auth-cert.pem"))
-            .expect("certificate");
-        let ion = ion_sim::IonSim::start(ion).await.expect("ION simulator");
-        ion.define_required_attributes();
-        Sims { ns, ion, kid }
+        Sims(
+            Harness::start(harness::Options {
+                netsuite: ns,
+                ion,
+                key: super::fixture_key(),
+                ..Default::default()
+            })
+            .await
+            .expect("simulators"),
+        )
     }
 
+    /// NetSuite's clock frozen at [`t0`]; ION on the wall clock.
     pub async fn default() -> Sims {
         Sims::start(
             ns_sim::SimConfig {
@@ -61,48 +57,43 @@ impl Sims {
         .await
     }
 
-    pub fn ns_client(&self) -> netsuite::Client {
-        let mut s = netsuite::Settings::new(
-            self.ns.base_url(),
-            self.ns.account_id(),
-            self.ns.client_id(),
-            self.kid.clone(),
-            SecretString::from(fixture("auth-key.pem")),
-        );
-        s.backoff = Backoff {
-            base: Duration::from_millis(2),
-            max_delay: Duration::from_millis(20),
-            max_attempts: 12,
-        };
+    /// Quick retries; 20 s timeouts, generous for a loaded machine running many tests at once.
+    fn ns_test_settings(&self) -> netsuite::Settings {
+        let mut s = self.netsuite_settings(super::netsuite_backoff());
         s.request_timeout = Duration::from_secs(20);
-        netsuite::Client::new(s).expect("NetSuite client")
+        s
+    }
+
+    fn ion_test_settings(&self) -> ion::Settings {
+        let mut s = self.ion_settings(Backoff::fast());
+        s.request_timeout = Duration::from_secs(20);
+        s
     }
 
     pub fn ion_client(&self) -> ion::Client {
-        let mut s = ion::Settings::new(
-            self.ion.api_url(),
-            self.ion.token_url(),
-            self.ion.client_id(),
-            SecretString::from(self.ion.client_secret().to_string()),
-        );
-        s.backoff = Backoff::fast();
-        s.request_timeout = Duration::from_secs(20);
-        ion::Client::new(s).expect("ION client")
+        ion::Client::new(self.ion_test_settings()).expect("ION client")
     }
 
     pub fn engine(&self, store: &Path, settings: SyncSettings) -> Engine {
         let store = Store::open(store).expect("store opens");
-        Engine::new(Context {
-            netsuite: self.ns_client(),
-            ion: self.ion_client(),
-            store: Arc::new(store),
-            settings,
-        })
+        Engine::new(
+            self.context(
+                self.ns_test_settings(),
+                self.ion_test_settings(),
+                Arc::new(store),
+                settings,
+            )
+            .expect("context"),
+        )
     }
 
     /// A TOML config pointing the real binary at these simulators (for child processes).
     pub fn write_config(&self, dir: &Path) -> std::path::PathBuf {
-        std::fs::write(dir.join("auth-key.pem"), fixture("auth-key.pem")).unwrap();
+        std::fs::write(
+            dir.join("auth-key.pem"),
+            self.credentials.private_key.expose_secret(),
+        )
+        .unwrap();
         std::fs::write(dir.join("ion-secret"), self.ion.client_secret()).unwrap();
         let toml = format!(
             r#"[netsuite]
@@ -129,7 +120,7 @@ format = "json"
             account = self.ns.account_id(),
             base = self.ns.base_url().as_str().trim_end_matches('/'),
             client = self.ns.client_id(),
-            kid = self.kid,
+            kid = self.credentials.certificate_id,
             api = self.ion.api_url().as_str().trim_end_matches('/'),
             token = self.ion.token_url(),
             ion_client = self.ion.client_id(),
@@ -234,15 +225,6 @@ pub fn num(v: &Value) -> Option<i64> {
     v.as_i64()
         .or_else(|| v.as_f64().map(|f| f as i64))
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
-pub fn line(item: i64, quantity: f64) -> LineSpec {
-    LineSpec {
-        item,
-        quantity,
-        rate: 2.5,
-        ..Default::default()
-    }
 }
 
 pub fn settings() -> SyncSettings {

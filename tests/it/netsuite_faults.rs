@@ -1,13 +1,11 @@
 //! Retries, governance and the never-blindly-re-sent POST, against seeded simulator faults.
 
-mod netsuite_support;
-
 use std::time::Duration;
 
+use crate::support::netsuite::*;
 use netsuite_ion_sync::netsuite::{Client, Error, ItemReceiptLine, ItemReceiptRequest, PoCursor};
 use netsuite_ion_sync::sandbox::faults::{Fault, FaultConfig, Faults};
 use netsuite_ion_sync::sandbox::netsuite::{SimConfig, SimHandle};
-use netsuite_support::*;
 
 async fn full_read(client: &Client) -> (Vec<(i64, String)>, Vec<(i64, i64, Option<f64>)>) {
     let headers = client

@@ -2,16 +2,13 @@
 //! receipts engine on the same context. After an itemReceipt moves the NetSuite PO's status and
 //! `lastmodifieddate`, the PO sync treats it as a normal update: no loop, no ION change.
 
-#[path = "sync_support/mod.rs"]
-mod sync_support;
-
 use std::time::Duration;
 
+use crate::support::sync::*;
 use chrono::{DateTime, Utc};
 use netsuite_ion_sync::sandbox::ion::Kind;
 use netsuite_ion_sync::sync::ReceiptSync;
 use serde_json::Value;
-use sync_support::*;
 
 fn etags(s: &Sims, po: &Value) -> Vec<String> {
     let mut v = vec![po["_etag"].as_str().unwrap_or_default().to_string()];

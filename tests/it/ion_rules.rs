@@ -1,9 +1,7 @@
 //! What real ION enforces, seen through the client: etags, July-2025 line rules, refused
 //! deletes, attribute definitions, schema validation and unimplemented operations.
 
-mod ion_support;
-
-use ion_support::{new_po, ordered_po, raw, raw_op, start, start_with};
+use crate::support::ion::{new_po, ordered_po, raw, raw_op, start, start_with};
 use netsuite_ion_sync::ion::{
     AttributeValue, Error, LineChanges, NewLine, PoStatus, PurchaseOrderChanges, documents,
 };
@@ -303,7 +301,10 @@ async fn the_reference_queries_execute_or_name_their_gaps() {
     let (sim, client) = start().await;
     let po = ordered_po(&sim, &client, "70", 1).await;
     sim.receive(&[(po.lines[0].id, 1.0)]).unwrap();
-    let ops = include_str!("../src/ion/ion-operations.graphql");
+    let ops = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/ion/ion-operations.graphql"
+    ));
     let variables = json!({
         "since": "1970-01-01T00:00:00Z", "first": 10, "key": "Netsuite RecordID", "value": "70",
         "id": po.id, "name": "Supplier 70", "partNumber": "P-70", "revision": "A",

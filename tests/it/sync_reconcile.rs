@@ -2,13 +2,11 @@
 //! cursor cannot see — manual edits in ION, NetSuite changes that did not bump
 //! `lastmodifieddate` — is corrected, and POs that are in step cost no ION write.
 
-mod sync_support;
-
 use std::time::Duration;
 
+use crate::support::sync::*;
 use netsuite_ion_sync::ion::{IonPurchaseOrder, LineChanges, LineEdits, PurchaseOrderChanges};
 use serde_json::json;
-use sync_support::*;
 
 async fn reconcile(
     engine: &netsuite_ion_sync::sync::Engine,

@@ -1,13 +1,11 @@
 //! Record API and item receipts by transform, over real HTTP.
 
-mod netsuite_support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::netsuite::*;
 use netsuite_ion_sync::netsuite::{Error, ItemReceiptLine, ItemReceiptRequest, PoCursor};
 use netsuite_ion_sync::sandbox::netsuite::{LineSpec, PoSpec, SimHandle};
-use netsuite_support::*;
 
 /// A PO with lines of 10, 5 and 2 units; returns (po, line ids).
 fn three_line_po(sim: &SimHandle) -> (i64, Vec<i64>) {

@@ -2,12 +2,10 @@
 //! Synchronisation is by explicit signals only: the daemon's JSON log lines and its sd_notify
 //! datagrams.
 
-mod sync_support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use sync_support::{Sims, line};
+use crate::support::sync::{Sims, line};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

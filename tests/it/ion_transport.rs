@@ -1,10 +1,8 @@
 //! Transport behaviour against the simulator: tokens, faults, retries, secrets.
 
-mod ion_support;
-
 use std::time::Duration;
 
-use ion_support::{settings, start, start_with};
+use crate::support::ion::{settings, start, start_with};
 use netsuite_ion_sync::ion::{Client, Error};
 use netsuite_ion_sync::sandbox::faults::FaultConfig;
 use netsuite_ion_sync::sandbox::ion::{IonSim, SimConfig};

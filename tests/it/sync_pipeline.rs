@@ -3,18 +3,15 @@
 //! chunks, a run abandoned mid-way resumes without duplicates, every page's POs land exactly
 //! once, and a PO read again mid-cycle waits for its first apply.
 
-mod log_signal;
-mod sync_support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use log_signal::LogSignal;
+use crate::support::log_signal::LogSignal;
+use crate::support::sync::*;
 use netsuite_ion_sync::store::{Checkpoint, Store};
 use netsuite_ion_sync::sync::CycleOptions;
 use netsuite_ion_sync::sync::pipeline::STAGES_IN_FLIGHT;
-use sync_support::*;
 use tokio::sync::Notify;
 use tracing_subscriber::layer::SubscriberExt as _;
 

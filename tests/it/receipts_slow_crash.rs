@@ -6,17 +6,15 @@
 //! the resend grace, and at the end there is exactly one itemReceipt per (receipt, PO, batch),
 //! and NetSuite saw exactly one transform per itemReceipt (nothing applied was ever re-sent).
 
-mod receipts_support;
-
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::support::fixture;
+use crate::support::receipts::World;
 use chrono::{DateTime, Utc};
 use netsuite_ion_sync::store::{ReceiptState, Store};
-use receipts_support::World;
-use receipts_support::netsuite_support::fixture;
 use secrecy::SecretString;
 
 const CHILD_ENV: &str = "RCPT_CRASH_CHILD";
@@ -188,8 +186,9 @@ async fn scenario() -> Scenario {
 async fn child(s: &Scenario, kill_at: u64, now: DateTime<Utc>) -> bool {
     let w = &s.world;
     let exe = std::env::current_exe().expect("test binary");
+    let entry = crate::support::test_name(module_path!(), "crash_child");
     let out = tokio::process::Command::new(exe)
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", &entry, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env("RCPT_KILL_AT", kill_at.to_string())
         .env("RCPT_NS_URL", w.ns.base_url().as_str())
