@@ -2,24 +2,26 @@
 
 use std::path::Path;
 
-use netsuite_ion_sync::sandbox::{ion as ion_sim, netsuite as ns_sim};
+use netsuite_ion_sync::sandbox::harness::{self, Harness};
 use secrecy::ExposeSecret;
 
 struct World {
-    _ns: ns_sim::SimHandle,
-    _ion: ion_sim::SimHandle,
+    _sims: Harness,
     dir: tempfile::TempDir,
 }
 
 async fn world(certificate_id_override: Option<&str>, extra: &str) -> World {
-    let ns = ns_sim::NetSuiteSim::start(ns_sim::SimConfig::default())
-        .await
-        .expect("NetSuite simulator");
+    // No ION attribute definitions: `setup ion-attributes` is under test and creates them.
+    let sims = Harness::start(harness::Options {
+        ion_attributes: false,
+        ..Default::default()
+    })
+    .await
+    .expect("simulators");
+    let (ns, ion) = (&sims.ns, &sims.ion);
     ns.load_sample_data().expect("sample data");
-    let (kid, key) = ns.generate_key_pair().expect("key pair");
-    let ion = ion_sim::IonSim::start(ion_sim::SimConfig::default())
-        .await
-        .expect("ION simulator");
+    let kid = &sims.credentials.certificate_id;
+    let key = &sims.credentials.private_key;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("auth-key.pem"), key.expose_secret()).expect("key file");
     std::fs::write(
@@ -34,18 +36,14 @@ async fn world(certificate_id_override: Option<&str>, extra: &str) -> World {
          [schedule]\noverlap = \"2h\"\n[store]\npath = \"{}\"\n{extra}",
         ns.base_url(),
         ns.client_id(),
-        certificate_id_override.unwrap_or(&kid),
+        certificate_id_override.unwrap_or(kid),
         ion.api_url(),
         ion.token_url(),
         ion.client_id(),
         dir.path().join("state").display(),
     );
     std::fs::write(dir.path().join("config.toml"), config).expect("config");
-    World {
-        _ns: ns,
-        _ion: ion,
-        dir,
-    }
+    World { _sims: sims, dir }
 }
 
 async fn run(dir: &Path, args: &[&str]) -> (i32, String) {
