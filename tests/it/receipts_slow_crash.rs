@@ -85,6 +85,8 @@ fn crash_child() {
         at,
         seen: AtomicU64::new(0),
     });
+    // A global subscriber is safe although every test shares this binary: the child process
+    // runs this one test alone (`--exact`), so nothing else can have set one.
     tracing::subscriber::set_global_default(subscriber).expect("subscriber");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
