@@ -242,3 +242,63 @@ pub fn ion_settings(sim: &ion_sim::SimHandle, backoff: Backoff) -> ion::Settings
     s.backoff = backoff;
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::ion::AttrScope;
+
+    /// The tour's set-up: a generated key pair, a frozen start, ION's attributes defined; the
+    /// clients it builds log in to both simulators.
+    #[tokio::test]
+    async fn a_generated_key_pair_logs_in_and_ion_has_the_sync_attributes() {
+        let now = DateTime::from_timestamp(1_767_225_600, 0).expect("a valid time");
+        let h = Harness::start(Options {
+            netsuite: ns_sim::SimConfig {
+                start_time: Some(now),
+                ..Default::default()
+            },
+            ion_clock: Some(now),
+            ..Default::default()
+        })
+        .await
+        .expect("simulators start");
+        assert_eq!(h.ns.now(), now);
+        assert!(
+            !h.ion
+                .attribute_definitions(AttrScope::PurchaseOrder)
+                .is_empty()
+        );
+        assert!(
+            !h.ion
+                .attribute_definitions(AttrScope::PurchaseOrderLine)
+                .is_empty()
+        );
+        h.netsuite_client(Backoff::fast())
+            .expect("NetSuite client")
+            .check_login()
+            .await
+            .expect("NetSuite login with the generated key");
+        h.ion_client(Backoff::fast())
+            .expect("ION client")
+            .me()
+            .await
+            .expect("ION login");
+    }
+
+    /// Without `ion_attributes`, ION starts bare (what `setup ion-attributes` is tested on).
+    #[tokio::test]
+    async fn ion_attributes_can_be_left_undefined() {
+        let h = Harness::start(Options {
+            ion_attributes: false,
+            ..Default::default()
+        })
+        .await
+        .expect("simulators start");
+        assert!(
+            h.ion
+                .attribute_definitions(AttrScope::PurchaseOrder)
+                .is_empty()
+        );
+    }
+}
