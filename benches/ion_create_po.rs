@@ -2,12 +2,10 @@
 //! and (printed once) the round trips it takes. Run: `cargo bench --bench ion_create_po`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use netsuite_ion_sync::ion::{
-    AttributeValue, Client, NewLine, NewPurchaseOrder, PoStatus, Settings,
-};
+use netsuite_ion_sync::ion::{AttributeValue, NewLine, NewPurchaseOrder, PoStatus};
 use netsuite_ion_sync::retry::Backoff;
-use netsuite_ion_sync::sandbox::ion::{IonSim, SimConfig};
-use secrecy::SecretString;
+use netsuite_ion_sync::sandbox::harness;
+use netsuite_ion_sync::sandbox::ion::SimConfig;
 
 /// The daemon's own allocator (`src/main.rs`), so the bench measures what ships.
 #[global_allocator]
@@ -37,18 +35,12 @@ fn new_po(n: usize, supplier: i64, part: i64, status: PoStatus) -> NewPurchaseOr
 fn create_po_with_20_lines(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (sim, client, supplier, part) = rt.block_on(async {
-        let sim = IonSim::start(SimConfig::default())
+        let sim = harness::start_ion(SimConfig::default(), true)
             .await
             .expect("simulator");
-        sim.define_required_attributes();
-        let mut settings = Settings::new(
-            sim.api_url(),
-            sim.token_url(),
-            sim.client_id(),
-            SecretString::from(sim.client_secret().to_string()),
-        );
-        settings.backoff = Backoff::fast();
-        let client = Client::new(settings).expect("client");
+        let client =
+            netsuite_ion_sync::ion::Client::new(harness::ion_settings(&sim, Backoff::fast()))
+                .expect("client");
         client.me().await.expect("token");
         let supplier = sim.add_supplier("Bench Supplier");
         let part = sim.add_part("BENCH-1", "A");

@@ -6,9 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use netsuite_ion_sync::netsuite::{Client, PoCursor, Settings};
+use netsuite_ion_sync::netsuite::{Client, PoCursor};
+use netsuite_ion_sync::retry::Backoff;
+use netsuite_ion_sync::sandbox::harness::{self, KeySource};
 use netsuite_ion_sync::sandbox::netsuite::{
-    ItemSpec, LineSpec, NetSuiteSim, PoSpec, SimConfig, SimHandle, VendorSpec,
+    ItemSpec, LineSpec, PoSpec, SimConfig, SimHandle, VendorSpec,
 };
 use serde::Deserialize;
 
@@ -75,20 +77,20 @@ async fn run() {
 }
 
 async fn run_with_latency(latency: Duration) {
-    let sim = NetSuiteSim::start(SimConfig {
-        start_time: Some(chrono::Utc::now()),
-        ..SimConfig::default()
-    })
+    let (sim, credentials) = harness::start_netsuite(
+        SimConfig {
+            start_time: Some(chrono::Utc::now()),
+            ..SimConfig::default()
+        },
+        KeySource::Generate,
+    )
     .await
     .expect("simulator");
     seed(&sim);
-    let (kid, key) = sim.generate_key_pair().expect("key pair");
-    let client = Client::new(Settings::new(
-        sim.base_url(),
-        sim.account_id(),
-        sim.client_id(),
-        kid,
-        key,
+    let client = Client::new(harness::netsuite_settings(
+        &sim,
+        &credentials,
+        Backoff::default(),
     ))
     .expect("client");
     client.check_login().await.expect("login");

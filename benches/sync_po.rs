@@ -16,18 +16,14 @@ use std::time::{Duration, Instant};
 
 use netsuite_ion_sync::retry::Backoff;
 use netsuite_ion_sync::sandbox::faults::FaultConfig;
-use netsuite_ion_sync::sandbox::ion::{
-    IonSim, Kind, SimConfig as IonConfig, SimHandle as IonHandle,
-};
+use netsuite_ion_sync::sandbox::harness::{self, Harness, KeySource};
+use netsuite_ion_sync::sandbox::ion::{Kind, SimConfig as IonConfig};
 use netsuite_ion_sync::sandbox::netsuite::{
-    ItemSpec, LineSpec, NetSuiteSim, PoSpec, SimConfig as NsConfig, SimHandle as NsHandle,
-    VendorSpec,
+    ItemSpec, LineSpec, PoSpec, SimConfig as NsConfig, VendorSpec,
 };
 use netsuite_ion_sync::store::Store;
 use netsuite_ion_sync::sync::model::MappingConfig;
-use netsuite_ion_sync::sync::{Context, CycleOptions, Engine, SyncSettings};
-use netsuite_ion_sync::{ion, netsuite};
-use secrecy::SecretString;
+use netsuite_ion_sync::sync::{CycleOptions, Engine, SyncSettings};
 
 /// The daemon's own allocator (`src/main.rs`), so the bench measures what ships.
 #[global_allocator]
@@ -36,14 +32,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const LATENCY: Duration = Duration::from_millis(20);
 const NS_CAP: usize = 5;
 const ION_CAP: usize = 16;
-
-fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/netsuite/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this too: keep that quick.
@@ -65,40 +53,44 @@ fn main() {
         .expect("runtime");
     // The simulators stand for remote services, which are other processes: they get their own
     // runtime (threads), so they share the cores with the daemon but not its task queues.
-    let sims = tokio::runtime::Builder::new_multi_thread()
+    let sim_rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("simulators' runtime");
-    let (ns, ion_sim) = sims.block_on(start_simulators());
-    rt.block_on(run(pos, ns, ion_sim));
+    let sims = sim_rt.block_on(start_simulators());
+    rt.block_on(run(pos, &sims));
 }
 
-async fn start_simulators() -> (NsHandle, IonHandle) {
+/// Both simulators with the latency, NetSuite's concurrency limit, and the tests' fixture key.
+async fn start_simulators() -> Harness {
     let faults = FaultConfig {
         latency: LATENCY,
         ..Default::default()
     };
-    let ns = NetSuiteSim::start(NsConfig {
-        concurrency_limit: 5,
-        faults: faults.clone(),
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/netsuite");
+    Harness::start(harness::Options {
+        netsuite: NsConfig {
+            concurrency_limit: 5,
+            faults: faults.clone(),
+            ..Default::default()
+        },
+        ion: IonConfig {
+            faults,
+            ..Default::default()
+        },
+        key: KeySource::from_files(
+            &fixtures.join("auth-cert.pem"),
+            &fixtures.join("auth-key.pem"),
+        )
+        .expect("fixture key pair"),
         ..Default::default()
     })
     .await
-    .expect("NetSuite simulator");
-    let ion_sim = IonSim::start(IonConfig {
-        faults,
-        ..Default::default()
-    })
-    .await
-    .expect("ION simulator");
-    (ns, ion_sim)
+    .expect("simulators")
 }
 
-async fn run(pos: usize, ns: NsHandle, ion_sim: IonHandle) {
-    let kid = ns
-        .register_certificate_pem(&fixture("auth-cert.pem"))
-        .expect("certificate");
-    ion_sim.define_required_attributes();
+async fn run(pos: usize, sims: &Harness) {
+    let (ns, ion_sim) = (&sims.ns, &sims.ion);
 
     // NetSuite: 50 vendors, 300 items; ION: the matching parts, no suppliers yet.
     let vendors: Vec<i64> = (0..50)
@@ -138,35 +130,25 @@ async fn run(pos: usize, ns: NsHandle, ion_sim: IonHandle) {
         .expect("PO");
     }
 
-    let mut nss = netsuite::Settings::new(
-        ns.base_url(),
-        ns.account_id(),
-        ns.client_id(),
-        kid,
-        SecretString::from(fixture("auth-key.pem")),
-    );
+    let mut nss = sims.netsuite_settings(Backoff::fast());
     nss.max_in_flight = NS_CAP;
-    nss.backoff = Backoff::fast();
-    let mut is = ion::Settings::new(
-        ion_sim.api_url(),
-        ion_sim.token_url(),
-        ion_sim.client_id(),
-        SecretString::from(ion_sim.client_secret().to_string()),
-    );
+    let mut is = sims.ion_settings(Backoff::fast());
     is.max_in_flight = ION_CAP;
-    is.backoff = Backoff::fast();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = SyncSettings::new(MappingConfig::default());
     settings.apply_concurrency = std::env::var("SYNC_BENCH_APPLY")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(ION_CAP * 2);
-    let engine = Engine::new(Context {
-        netsuite: netsuite::Client::new(nss).expect("NetSuite client"),
-        ion: ion::Client::new(is).expect("ION client"),
-        store: Arc::new(Store::open(dir.path()).expect("store")),
-        settings,
-    });
+    let engine = Engine::new(
+        sims.context(
+            nss,
+            is,
+            Arc::new(Store::open(dir.path()).expect("store")),
+            settings,
+        )
+        .expect("context"),
+    );
     // Tokens are fetched before timing (they are not per-PO work).
     engine
         .context()
