@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use netsuite_ion_sync::plan::model::MappingConfig;
 use netsuite_ion_sync::retry::Backoff;
 use netsuite_ion_sync::sandbox::faults::FaultConfig;
 use netsuite_ion_sync::sandbox::harness::{self, Harness, KeySource};
@@ -22,7 +23,6 @@ use netsuite_ion_sync::sandbox::netsuite::{
     ItemSpec, LineSpec, PoSpec, SimConfig as NsConfig, VendorSpec,
 };
 use netsuite_ion_sync::store::Store;
-use netsuite_ion_sync::sync::model::MappingConfig;
 use netsuite_ion_sync::sync::{CycleOptions, Engine, SyncSettings};
 
 /// The daemon's own allocator (`src/main.rs`), so the bench measures what ships.

@@ -13,10 +13,10 @@ use tracing::{debug, info};
 
 use super::context::Context;
 use super::ion_read::po_status;
-use crate::plan::po::{Change, LineField, LineRef, PoField, PoPlan, SupplierRef};
 use crate::ion::{
     self, AttributeValue, IonPurchaseOrder, LineChanges, NewPurchaseOrder, PurchaseOrderChanges,
 };
+use crate::plan::po::{Change, LineField, LineRef, PoField, PoPlan, SupplierRef};
 use crate::store::VendorLink;
 
 /// Why applying a plan stopped. The ION PO (when one exists by then) is named, so the warning

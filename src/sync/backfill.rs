@@ -44,9 +44,9 @@ use anyhow::{Context as _, Result};
 use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
 
-use crate::plan::po::PoPlan;
 use super::po_sync::{CycleOptions, CycleSummary, DST_GUARD, Engine};
 use crate::netsuite::PoCursor;
+use crate::plan::po::PoPlan;
 use crate::store::{BackfillProgress, Checkpoint, Cursor, CycleReport};
 
 /// The loop name under which backfills are reported in `status`.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::plan::model::{MappingConfig, field_maps};
 use crate::config::Config;
+use crate::plan::model::{MappingConfig, field_maps};
 use crate::store::Store;
 use crate::{ion, netsuite};
 

@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::ion::{Attribute, IonPurchaseOrder, PoStatus, date_of};
 use crate::plan::model::{IonAttribute, IonLineState, IonPurchaseOrderState, NsPurchaseOrder};
 use crate::plan::status::IonStatus;
-use crate::ion::{Attribute, IonPurchaseOrder, PoStatus, date_of};
 
 /// `PoStatus` → `IonStatus` (both spell ION's enum).
 pub fn status_of(s: PoStatus) -> IonStatus {

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use super::context::SyncSettings;
-use crate::plan::model::{NsLine, NsPurchaseOrder};
 use crate::netsuite::{self, Item, PoHeader, PoLine, Vendor};
+use crate::plan::model::{NsLine, NsPurchaseOrder};
 
 /// A PO as read from NetSuite, plus what the poll layer needs besides the planner's view.
 #[derive(Debug, Clone)]

@@ -23,15 +23,15 @@ use tracing::{debug, info, warn};
 
 use super::apply::{self, Applied, ApplyError};
 use super::context::Context;
-use crate::plan::hash::content_hash;
 use super::ion_read::{pick, state_of};
-use crate::plan::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
 use super::netsuite_read::{ReadCache, ReadPo, read_items, read_lines};
-use crate::plan::po::{self, NoteLevel, PoPlan, ProblemKind};
 use super::receipts::is_receipt_problem;
 use crate::ion::{self, IonPurchaseOrder};
 use crate::netsuite::suiteql::MAX_LIMIT;
 use crate::netsuite::{DeletedCursor, DeletedPage, PoCursor, PoHeader};
+use crate::plan::hash::content_hash;
+use crate::plan::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
+use crate::plan::po::{self, NoteLevel, PoPlan, ProblemKind};
 use crate::store::{
     Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store, VendorLink,
 };

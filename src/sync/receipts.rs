@@ -42,13 +42,13 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tracing::{debug, info, warn};
 
+use crate::ion;
+use crate::netsuite;
 use crate::plan::receipts::{
     IonReceiptItem, ItemReceiptPlan, LinkedLine, MirroredItem, NsOpenLine, ReceiptInputs,
     ReceiptPlan, ReceiptProblem, ReceiptProblemKind, external_id_base, plan_receipts,
     pos_needing_open_lines,
 };
-use crate::ion;
-use crate::netsuite;
 use crate::store::{
     Checkpoint, Cursor, CycleReport, PoProblems, Problem, ReceiptKey, ReceiptLink, ReceiptState,
     Store, StoreError,

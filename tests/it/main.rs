@@ -7,6 +7,7 @@
 
 mod support;
 
+mod architecture;
 mod config;
 mod daemon_run;
 mod doctor;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::support::sync::*;
+use netsuite_ion_sync::plan::model::{AttrType, FieldMap};
 use netsuite_ion_sync::sandbox::ion::AttrScope;
 use netsuite_ion_sync::sandbox::netsuite::{LineSpec, PoSpec};
 use netsuite_ion_sync::sync::CycleOptions;
-use netsuite_ion_sync::sync::model::{AttrType, FieldMap};
 use serde_json::json;
 
 fn tick(s: &Sims) {

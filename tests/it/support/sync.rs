@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use netsuite_ion_sync::plan::model::MappingConfig;
 use netsuite_ion_sync::retry::Backoff;
 use netsuite_ion_sync::sandbox::harness::{self, Harness};
 use netsuite_ion_sync::sandbox::ion::{self as ion_sim, Kind};
@@ -12,7 +13,6 @@ use netsuite_ion_sync::sandbox::netsuite::{
     self as ns_sim, ItemSpec, LineSpec, PoSpec, VendorSpec,
 };
 use netsuite_ion_sync::store::Store;
-use netsuite_ion_sync::sync::model::MappingConfig;
 use netsuite_ion_sync::sync::{CycleOptions, CycleSummary, Engine, SyncSettings};
 use netsuite_ion_sync::{ion, netsuite};
 use secrecy::ExposeSecret as _;
