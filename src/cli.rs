@@ -1,4 +1,4 @@
-//! The command line (SPEC §7, §10): `netsuite-ion-sync [--config PATH] <command>`.
+//! The command line: `netsuite-ion-sync [--config PATH] <command>`.
 //!
 //! Exit codes are a contract: 0 success, 1 something failed (details in the log), 2 bad usage
 //! or configuration. Only commands that work exist; each later capability adds its own.
@@ -78,7 +78,7 @@ pub enum Command {
     },
     /// The whole system on this machine: NetSuite and ION simulators with sample data, the
     /// daemon against them, and a scripted tour of what it does (needs no config file).
-    Sandbox(crate::sandbox::tour::SandboxOptions),
+    Sandbox(crate::tour::SandboxOptions),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -121,7 +121,7 @@ pub fn main() -> ExitCode {
     // `sandbox` builds its own configuration (simulators, a temporary store, generated
     // credentials): it must work without a config file.
     if let Command::Sandbox(opts) = cli.command {
-        return crate::sandbox::tour::run(opts);
+        return sandbox(opts);
     }
     let env = Environment::from_process();
     let path = crate::config::resolve_path(cli.config.as_deref(), &env);
@@ -150,12 +150,27 @@ pub fn main() -> ExitCode {
             &config,
             crate::sync::backfill::BackfillOptions { since, dry_run },
         )),
-        Command::Sandbox(opts) => crate::sandbox::tour::run(opts),
+        Command::Sandbox(opts) => sandbox(opts),
     }
 }
 
+/// `sandbox`: the tour on its own runtime. Its outcome becomes the exit code here, so the tour
+/// itself knows nothing of the command line.
+fn sandbox(opts: crate::tour::SandboxOptions) -> ExitCode {
+    block_on(async {
+        match crate::tour::run(opts, render_status).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(EXIT_FAILURE),
+            Err(e) => {
+                eprintln!("netsuite-ion-sync sandbox: {e:#}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+    })
+}
+
 /// Runs an async command on a fresh multi-threaded runtime.
-pub(crate) fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,7 +7,8 @@
 //! - [`netsuite`]: NetSuite client (M2M OAuth 2.0, SuiteQL, record API, item receipts).
 //! - [`ion`]: ION GraphQL client (Keycloak client credentials, the daemon's documents).
 //! - [`retry`]: the backoff policy both clients share.
-//! - [`sandbox`]: faithful NetSuite and ION simulators (tests and the `sandbox` command).
+//! - [`sandbox`]: faithful NetSuite and ION simulators (tests, benchmarks, the `sandbox` command).
+//! - [`tour`]: the `sandbox` command's scripted tour against them.
 //! - [`daemon`]: the `run` loop: poll loops, cron reconciliation, systemd notify, graceful stop.
 //! - [`telemetry`]: logging set-up (human on a terminal, JSON under systemd).
 //! - [`clients`]: builds both clients from the configuration (the one place that does).
@@ -26,3 +27,4 @@ pub mod sandbox;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tour;

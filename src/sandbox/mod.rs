@@ -1,7 +1,7 @@
-//! Simulators of NetSuite and ION, faithful to `shared/reference/`, not to this daemon.
-//! They serve over real HTTP on loopback (port 0) for tests, benchmarks and `sandbox`.
+//! Simulators of NetSuite and ION, faithful to the services' documented behaviour, not to this
+//! daemon. They serve over real HTTP on loopback (port 0) for tests, benchmarks and the
+//! `sandbox` command ([`crate::tour`]).
 
 pub mod faults;
 pub mod ion;
 pub mod netsuite;
-pub mod tour;
