@@ -78,12 +78,27 @@ pub enum Command {
     },
     /// The whole system on this machine: NetSuite and ION simulators with sample data, the
     /// daemon against them, and a scripted tour of what it does (needs no config file).
+    #[cfg(feature = "sandbox")]
     Sandbox(crate::tour::SandboxOptions),
+    // Without the `sandbox` feature: hidden from `--help`; run, it says why it is missing.
+    /// Not in this build (built without the `sandbox` feature).
+    #[cfg(not(feature = "sandbox"))]
+    #[command(hide = true)]
+    Sandbox(NoSandbox),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// What `sandbox` accepts in a build without the simulators: anything, so that the command
+/// can say why it is missing rather than clap rejecting `--keep` as an unknown option.
+#[cfg(not(feature = "sandbox"))]
+#[derive(Debug, Clone, clap::Args)]
+pub struct NoSandbox {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +171,7 @@ pub fn main() -> ExitCode {
 
 /// `sandbox`: the tour on its own runtime. Its outcome becomes the exit code here, so the tour
 /// itself knows nothing of the command line.
+#[cfg(feature = "sandbox")]
 fn sandbox(opts: crate::tour::SandboxOptions) -> ExitCode {
     block_on(async {
         match crate::tour::run(opts, render_status).await {
@@ -167,6 +183,16 @@ fn sandbox(opts: crate::tour::SandboxOptions) -> ExitCode {
             }
         }
     })
+}
+
+/// `sandbox` in a build without the simulators: a usage error that says how to get them.
+#[cfg(not(feature = "sandbox"))]
+fn sandbox(_: NoSandbox) -> ExitCode {
+    eprintln!(
+        "netsuite-ion-sync: this build has no sandbox (built without the `sandbox` feature); \
+         build with the default features to get the simulators and the tour"
+    );
+    ExitCode::from(EXIT_USAGE)
 }
 
 /// Runs an async command on a fresh multi-threaded runtime.

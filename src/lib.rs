@@ -7,8 +7,9 @@
 //! - [`netsuite`]: NetSuite client (M2M OAuth 2.0, SuiteQL, record API, item receipts).
 //! - [`ion`]: ION GraphQL client (Keycloak client credentials, the daemon's documents).
 //! - [`retry`]: the backoff policy both clients share.
-//! - [`sandbox`]: faithful NetSuite and ION simulators (tests, benchmarks, the `sandbox` command).
-//! - [`tour`]: the `sandbox` command's scripted tour against them.
+//! - `sandbox`: faithful NetSuite and ION simulators (tests, benchmarks, the `sandbox` command);
+//!   `tour`: the `sandbox` command's scripted tour against them. Both only with the `sandbox`
+//!   feature (default).
 //! - [`daemon`]: the `run` loop: poll loops, cron reconciliation, systemd notify, graceful stop.
 //! - [`telemetry`]: logging set-up (human on a terminal, JSON under systemd).
 //! - [`clients`]: builds both clients from the configuration (the one place that does).
@@ -23,8 +24,10 @@ pub mod doctor;
 pub mod ion;
 pub mod netsuite;
 pub mod retry;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+#[cfg(feature = "sandbox")]
 pub mod tour;
