@@ -1,4 +1,4 @@
-//! The command line (SPEC §7, §10): `netsuite-ion-sync [--config PATH] <command>`.
+//! The command line: `netsuite-ion-sync [--config PATH] <command>`.
 //!
 //! Exit codes are a contract: 0 success, 1 something failed (details in the log), 2 bad usage
 //! or configuration. Only commands that work exist; each later capability adds its own.
@@ -78,12 +78,27 @@ pub enum Command {
     },
     /// The whole system on this machine: NetSuite and ION simulators with sample data, the
     /// daemon against them, and a scripted tour of what it does (needs no config file).
-    Sandbox(crate::sandbox::tour::SandboxOptions),
+    #[cfg(feature = "sandbox")]
+    Sandbox(crate::tour::SandboxOptions),
+    // Without the `sandbox` feature: hidden from `--help`; run, it says why it is missing.
+    /// Not in this build (built without the `sandbox` feature).
+    #[cfg(not(feature = "sandbox"))]
+    #[command(hide = true)]
+    Sandbox(NoSandbox),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// What `sandbox` accepts in a build without the simulators: anything, so that the command
+/// can say why it is missing rather than clap rejecting `--keep` as an unknown option.
+#[cfg(not(feature = "sandbox"))]
+#[derive(Debug, Clone, clap::Args)]
+pub struct NoSandbox {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,7 +136,7 @@ pub fn main() -> ExitCode {
     // `sandbox` builds its own configuration (simulators, a temporary store, generated
     // credentials): it must work without a config file.
     if let Command::Sandbox(opts) = cli.command {
-        return crate::sandbox::tour::run(opts);
+        return sandbox(opts);
     }
     let env = Environment::from_process();
     let path = crate::config::resolve_path(cli.config.as_deref(), &env);
@@ -150,12 +165,38 @@ pub fn main() -> ExitCode {
             &config,
             crate::sync::backfill::BackfillOptions { since, dry_run },
         )),
-        Command::Sandbox(opts) => crate::sandbox::tour::run(opts),
+        Command::Sandbox(opts) => sandbox(opts),
     }
 }
 
+/// `sandbox`: the tour on its own runtime. Its outcome becomes the exit code here, so the tour
+/// itself knows nothing of the command line.
+#[cfg(feature = "sandbox")]
+fn sandbox(opts: crate::tour::SandboxOptions) -> ExitCode {
+    block_on(async {
+        match crate::tour::run(opts, render_status).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(EXIT_FAILURE),
+            Err(e) => {
+                eprintln!("netsuite-ion-sync sandbox: {e:#}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+    })
+}
+
+/// `sandbox` in a build without the simulators: a usage error that says how to get them.
+#[cfg(not(feature = "sandbox"))]
+fn sandbox(_: NoSandbox) -> ExitCode {
+    eprintln!(
+        "netsuite-ion-sync: this build has no sandbox (built without the `sandbox` feature); \
+         build with the default features to get the simulators and the tour"
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
 /// Runs an async command on a fresh multi-threaded runtime.
-pub(crate) fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

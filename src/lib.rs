@@ -9,7 +9,9 @@
 //! - [`plan`]: the pure core: which changes are due, from data alone (no I/O, no clock).
 //! - [`sync`]: the I/O around the plan: polls both sides, applies plans, records outcomes.
 //! - [`retry`]: the backoff policy both clients share.
-//! - [`sandbox`]: faithful NetSuite and ION simulators (tests and the `sandbox` command).
+//! - `sandbox`: faithful NetSuite and ION simulators (tests, benchmarks, the `sandbox` command);
+//!   `tour`: the `sandbox` command's scripted tour against them. Both only with the `sandbox`
+//!   feature (default).
 //! - [`daemon`]: the `run` loop: poll loops, cron reconciliation, systemd notify, graceful stop.
 //! - [`telemetry`]: logging set-up (human on a terminal, JSON under systemd).
 //! - [`clients`]: builds both clients from the configuration (the one place that does).
@@ -25,7 +27,10 @@ pub mod ion;
 pub mod netsuite;
 pub mod plan;
 pub mod retry;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+#[cfg(feature = "sandbox")]
+pub mod tour;

@@ -1,6 +1,6 @@
-//! Executes a validated document against [`State`]. Two halves: [`walk`] is the GraphQL layer
-//! (variables, fields collected through fragments and directives, arguments, `__typename`, null
-//! propagation, the JSON answer written as it goes); this module resolves one field at a time.
+//! Executes a validated document against [`State`]. Two halves: [`apollo`] is the GraphQL layer
+//! (apollo-compiler's executor: variables, fields collected through fragments and directives,
+//! arguments, `__typename`, null propagation); this module resolves one field at a time.
 //! Root fields are resolvers written by name; everything below them is generic: a row's fields
 //! come from [`State::quick_field`] or [`State::fields`], its relations from [`State::relation`].
 //!
@@ -8,9 +8,9 @@
 //! drift from the schema. A field neither present nor a relation answers a field error naming it,
 //! so a gap shows up loudly instead of as a silent null.
 
-mod walk;
+mod apollo;
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -21,12 +21,12 @@ use serde_json::{Map, Value};
 
 use super::state::{AttrRow, AttrScope, Kind, ORGANIZATION_ID, Refusal, Related, State, USER_ID};
 
-/// A resolved value, before the walker writes it in the selected shape.
+/// A resolved value, before apollo completes it in the selected shape.
 #[derive(Debug, Clone)]
 enum Val {
     Null,
     /// A scalar or enum; or JSON standing for an object or a list of them (attribute rows,
-    /// org settings), which the walker reads as objects where the schema says so.
+    /// org settings), which are completed as objects where the schema says so.
     Leaf(Value),
     Row(Kind, i64),
     /// Attribute row `n` of a PO or line: its fields are read when selected (answers after each
@@ -57,16 +57,16 @@ pub struct Executed {
 /// A resolver's error: the message as ION would word it (an `errors[]` entry).
 struct FieldError {
     message: String,
-    /// An etag conflict (`extensions.code = CONFLICT`).
-    conflict: bool,
 }
 
 struct Ctx<'s> {
     st: RefCell<&'s mut State>,
-    conflict: Cell<bool>,
+    /// The messages of the etag conflicts refused so far: the answer tags these errors with
+    /// `extensions.code = CONFLICT`.
+    conflicts: RefCell<Vec<String>>,
 }
 
-pub use walk::Prepared;
+pub use apollo::Prepared;
 
 /// Chooses the operation and coerces the variables (no state needed: done before taking the
 /// state lock). `Err` is the answer: a request error (no such operation, a bad variable).
@@ -75,31 +75,29 @@ pub fn prepare<'d>(
     operation_name: Option<&str>,
     variables: Map<String, Value>,
 ) -> Result<Prepared<'d>, String> {
-    walk::prepare(document, operation_name, variables)
+    apollo::prepare(document, operation_name, variables)
 }
 
-/// Executes a prepared request against the state. Values the request's variables held are
-/// lent to the resolvers and given back, so they are dropped with `prepared`, after the lock.
+/// Executes a prepared request against the state.
 pub fn execute(
     state: &mut State,
     document: &Valid<ExecutableDocument>,
-    prepared: &mut Prepared<'_>,
+    prepared: &Prepared<'_>,
 ) -> Executed {
     let ctx = Ctx {
         st: RefCell::new(state),
-        conflict: Cell::new(false),
+        conflicts: RefCell::new(Vec::new()),
     };
-    let body = walk::run(&ctx, document, prepared);
+    let body = apollo::run(&ctx, document, prepared);
     Executed {
         body,
-        conflict: ctx.conflict.get(),
+        conflict: !ctx.conflicts.borrow().is_empty(),
     }
 }
 
 fn err(message: impl Into<String>) -> FieldError {
     FieldError {
         message: message.into(),
-        conflict: false,
     }
 }
 
@@ -112,14 +110,11 @@ fn as_id(v: &Value) -> Option<i64> {
 }
 
 fn refusal(ctx: &Ctx<'_>, r: Refusal) -> FieldError {
-    let conflict = matches!(r, Refusal::Conflict(_));
-    if conflict {
-        ctx.conflict.set(true);
+    let message = r.message().to_string();
+    if matches!(r, Refusal::Conflict(_)) {
+        ctx.conflicts.borrow_mut().push(message.clone());
     }
-    FieldError {
-        message: r.message().to_string(),
-        conflict,
-    }
+    FieldError { message }
 }
 
 impl Ctx<'_> {

@@ -3,10 +3,9 @@
 //! Faithful to the schema, not to our client: every document is validated against
 //! `ion-schema.graphql` by apollo-compiler (invalid → HTTP 400 with graphql-js-style validation
 //! messages, as graphene's HTTP layer answers), then executed against in-memory state ([`state`])
-//! by the simulator's own executor ([`exec`]: it walks the validated operation and writes the
-//! JSON answer directly; variables are coerced by apollo-compiler). Root fields that are valid
-//! but not simulated answer a GraphQL error naming them. Faults and latency come from the shared
-//! seeded injector.
+//! by apollo-compiler's executor, with resolvers over the state ([`exec`]). Root fields that are
+//! valid but not simulated answer a GraphQL error naming them. Faults and latency come from the
+//! shared seeded injector.
 //!
 //! Simulated root fields: queries `me`, `purchaseOrder(s)`, `purchaseOrderLine(s)`,
 //! `supplier(s)`, `part(s)`, `receipt(s)`, `receiptItems`; mutations `create/update/delete
@@ -786,15 +785,14 @@ fn run(shared: &Shared, request: GraphQlRequest) -> (StatusCode, String) {
     };
     // Choosing the operation and coercing the variables needs no state: not under the lock.
     let variables = request.variables.unwrap_or_default();
-    let mut prepared = match exec::prepare(&document, request.operation_name.as_deref(), variables)
-    {
+    let prepared = match exec::prepare(&document, request.operation_name.as_deref(), variables) {
         Ok(p) => p,
         Err(body) => return (StatusCode::OK, body),
     };
     let executed = {
         let mut st = lock(&shared.state);
         let started = Instant::now();
-        let executed = exec::execute(&mut st, &document, &mut prepared);
+        let executed = exec::execute(&mut st, &document, &prepared);
         let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         shared.busy_nanos.fetch_add(busy, Ordering::SeqCst);
         executed
