@@ -6,7 +6,8 @@
 //! # Layout
 //! - [`receipts`]: the receiving leg: polls ION, applies the receipts plan exactly once through
 //!   a durable intent and an `externalId` lookup, records the outcome.
-//! The I/O layer (issue #5), which the daemon, `once`, `resync` and the tests drive:
+//!
+//! The I/O layer, which the daemon, `once`, `resync` and the tests drive:
 //! - [`context`]: both clients, the store and the settings, built from `Config`.
 //! - [`netsuite_read`]: a chunk of SuiteQL headers + batched lines, vendors, items → POs.
 //! - [`ion_read`]: ION POs → the planner's view of them.

@@ -16,8 +16,9 @@ use crate::config::{
     SecretRef,
 };
 use crate::sandbox::faults::FaultConfig;
+use crate::sandbox::harness::{self, Harness, KeySource};
 use crate::sandbox::ion::{self as ion_sim};
-use crate::sandbox::netsuite::{self as ns_sim, ItemSpec, NetSuiteSim};
+use crate::sandbox::netsuite::{self as ns_sim, ItemSpec};
 use crate::sync::receipts::ReceiptSync;
 use crate::sync::{Context, Engine};
 
@@ -91,19 +92,29 @@ impl Tour {
     /// Starts both simulators with sample data and builds the daemon against them.
     pub(super) async fn start(dir: &Path, faults: Option<u64>) -> Result<Tour> {
         let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
-        let ns = NetSuiteSim::start(ns_sim::SimConfig {
-            start_time: Some(now),
-            ..Default::default()
+        // A different fault stream for each simulator, from the one seed.
+        let Harness {
+            ns,
+            ion,
+            credentials,
+        } = Harness::start(harness::Options {
+            netsuite: ns_sim::SimConfig {
+                start_time: Some(now),
+                faults: faults
+                    .map(|seed| fault_mix(seed.wrapping_add(1)))
+                    .unwrap_or_default(),
+                ..Default::default()
+            },
+            ion: ion_sim::SimConfig {
+                faults: faults.map(fault_mix).unwrap_or_default(),
+                ..Default::default()
+            },
+            key: KeySource::Generate,
+            ion_clock: Some(now),
+            ion_attributes: true,
         })
         .await
-        .context("starting the NetSuite simulator")?;
-        let ion = ion_sim::IonSim::start(ion_sim::SimConfig {
-            faults: faults.map(fault_mix).unwrap_or_default(),
-            ..Default::default()
-        })
-        .await
-        .context("starting the ION simulator")?;
-        ion.set_clock(now);
+        .context("starting the simulators")?;
 
         // NetSuite: the sample account, plus an item ION will not know at first.
         let sample = ns.load_sample_data().map_err(|e| anyhow!(e))?;
@@ -137,20 +148,20 @@ impl Tour {
             })
             .map_err(|e| anyhow!(e))?;
         items.insert(MISSING_PART, sensor);
-        let (certificate_id, private_key) = ns.generate_key_pair().map_err(|e| anyhow!(e))?;
-        if let Some(seed) = faults {
-            // A different stream for each simulator, from the one seed.
-            ns.set_faults(fault_mix(seed.wrapping_add(1)));
-        }
 
-        // ION: the four attribute definitions `setup ion-attributes` creates, and a part for
-        // every sample item (none for the sensor).
-        ion.define_required_attributes();
+        // ION: the four attribute definitions `setup ion-attributes` creates (the harness
+        // defined them), and a part for every sample item (none for the sensor).
         for name in names {
             ion.add_part(name, "A");
         }
 
-        let mut config = sandbox_config(&ns, &ion, certificate_id, private_key, dir.join("state"));
+        let mut config = sandbox_config(
+            &ns,
+            &ion,
+            credentials.certificate_id,
+            credentials.private_key,
+            dir.join("state"),
+        );
         if faults.is_some() {
             // The PO retry backoff is counted in poll intervals: keep the retries quick.
             config.schedule.netsuite_poll = Duration::from_secs(1);
