@@ -9,7 +9,7 @@
 //! Each step prints what was done in NetSuite or ION, which cycle ran, and what changed, **read
 //! back from the simulators and the store**, never from the engine's own summary alone. Every
 //! step then checks its expectation; [`run`] is true only when all of them held, so the tour
-//! doubles as an end-to-end test (`tests/sandbox_tour.rs`).
+//! doubles as an end-to-end test (`tests/it/sandbox_tour.rs`).
 //!
 //! Time: both simulated clocks are frozen at start and moved explicitly ([`Tour::advance`]),
 //! so the receipt settle delay passes without sleeping.

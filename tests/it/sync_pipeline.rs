@@ -11,7 +11,7 @@ use crate::support::log_signal::LogSignal;
 use crate::support::sync::*;
 use netsuite_ion_sync::store::{Checkpoint, Store};
 use netsuite_ion_sync::sync::CycleOptions;
-use netsuite_ion_sync::sync::pipeline::STAGES_IN_FLIGHT;
+use netsuite_ion_sync::sync::po_sync::pipeline::STAGES_IN_FLIGHT;
 use tokio::sync::Notify;
 use tracing_subscriber::layer::SubscriberExt as _;
 

@@ -33,7 +33,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::debug;
 
-use super::po_sync::{CycleOptions, CycleSummary, Engine, Job, Outcome, StageCache, tally};
+use super::{CycleOptions, CycleSummary, Engine, Job, Outcome, StageCache, tally};
 use crate::netsuite::{PoCursor, PoHeader};
 
 /// POs staged at a time. Small enough that the first apply starts early; large enough that a
