@@ -20,9 +20,7 @@
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use anyhow::{Context as _, Result};
 use futures_util::FutureExt as _;
@@ -30,7 +28,8 @@ use futures_util::StreamExt as _;
 use futures_util::future::FusedFuture as _;
 use futures_util::stream::FuturesOrdered;
 use tokio::sync::{Notify, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::debug;
 
 use super::{CycleOptions, CycleSummary, Engine, Job, Outcome, StageCache, tally};
@@ -162,7 +161,7 @@ impl Engine {
                 tokio::select! {
                     biased;
                     Some(next) = staging.next(), if !staging.is_empty() => {
-                        let (chunk, sum) = next??;
+                        let (chunk, sum) = next?;
                         read_sum.absorb(sum);
                         if tx.send(chunk).await.is_err() {
                             // The applier stopped on an error; that error is the cycle's.
@@ -324,38 +323,25 @@ async fn next_claimed(
     Some((Ok((chunk, ids)), st))
 }
 
-/// A spawned task that is aborted when its handle is dropped: a chunk being staged when the
-/// cycle is cancelled stops with the cycle instead of running on detached.
-struct Aborting<T>(JoinHandle<T>);
-
-impl<T> Drop for Aborting<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for Aborting<T> {
-    type Output = Result<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|r| r.map_err(|e| anyhow::anyhow!("a staging task ended abnormally: {e}")))
-    }
-}
-
 /// Stages a claimed chunk as a task of its own, so chunks staged side by side (parsing
-/// NetSuite's pages, planning) use every worker thread, not only the cycle's.
+/// NetSuite's pages, planning) use every worker thread, not only the cycle's. The task is
+/// aborted when its handle is dropped: a chunk being staged when the cycle is cancelled stops
+/// with the cycle instead of running on detached.
 fn spawn_stage(
     engine: &Engine,
     claimed: Result<(Vec<PoHeader>, Vec<i64>)>,
     opts: CycleOptions,
     cache: &Arc<StageCache>,
-) -> Aborting<Result<(Chunk, CycleSummary)>> {
+) -> impl Future<Output = Result<(Chunk, CycleSummary)>> + use<> {
     let (engine, cache) = (engine.clone(), Arc::clone(cache));
-    Aborting(tokio::spawn(async move {
+    let task = AbortOnDropHandle::new(tokio::spawn(async move {
         stage_claimed(&engine, claimed, opts, &cache).await
-    }))
+    }));
+    task.map(|joined| {
+        joined
+            .map_err(|e| anyhow::anyhow!("a staging task ended abnormally: {e}"))
+            .and_then(|staged| staged)
+    })
 }
 
 /// Stages one claimed chunk: its jobs for the applier, and its share of the summary.
