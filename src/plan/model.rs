@@ -166,8 +166,6 @@ pub struct IonPurchaseOrderState {
     pub description: Option<String>,
     /// `orderedAt`, reduced to its date by the ION layer.
     pub ordered_at: Option<NaiveDate>,
-    /// `needDate`, reduced to its date by the ION layer.
-    pub need_date: Option<NaiveDate>,
     #[serde(default)]
     pub attributes: BTreeMap<String, IonAttribute>,
     pub lines: Vec<IonLineState>,

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use tracing::{debug, info};
+use tracing::info;
 
 use super::context::Context;
 use super::ion_read::po_status;
@@ -178,16 +178,6 @@ pub async fn apply(
                                     .attributes
                                     .push(AttributeValue::new(key.clone(), value.clone())),
                                 PoField::OrderedAt(d) => c.ordered_at = Some(d.map(ion::date_time)),
-                                PoField::NeedDate(_) => {
-                                    // Not in ION's PO inputs (ion_read module doc); the state
-                                    // reports NetSuite's value, so this is never planned.
-                                    debug!(
-                                        tran_id,
-                                        ion_po = p.id,
-                                        field = f.name(),
-                                        "the PO's needDate cannot be written through ION's API"
-                                    )
-                                }
                             }
                         }
                         if c.supplier_id.is_some()

@@ -2,15 +2,13 @@
 //!
 //! Dates: `orderedAt` (← NetSuite `trandate`) and each line's `estimatedArrivalDate`
 //! (← `expectedreceiptdate`) are read from ION as written, calendar dates at midnight UTC
-//! ([`crate::ion::date_time`]). The PO's `needDate` is not in ION's create or update inputs
-//! (ion.md §4.1), so nothing can write NetSuite's `duedate` there: the state reports NetSuite's
-//! own value for it, and the planner plans no change that apply could not perform (and that
-//! would otherwise be re-planned every cycle).
+//! ([`crate::ion::date_time`]). The PO's `needDate` is not in ION's create or update inputs, so
+//! the planner neither reads nor plans it.
 
 use std::collections::BTreeMap;
 
 use crate::ion::{Attribute, IonPurchaseOrder, PoStatus, date_of};
-use crate::plan::model::{IonAttribute, IonLineState, IonPurchaseOrderState, NsPurchaseOrder};
+use crate::plan::model::{IonAttribute, IonLineState, IonPurchaseOrderState};
 use crate::plan::status::IonStatus;
 
 /// `PoStatus` → `IonStatus` (both spell ION's enum).
@@ -51,9 +49,8 @@ fn attributes(list: &[Attribute]) -> BTreeMap<String, IonAttribute> {
         .collect()
 }
 
-/// The planner's view of `po`. `ns` supplies the PO's `needDate`, which ION's API cannot
-/// write (module doc).
-pub fn state_of(po: &IonPurchaseOrder, ns: Option<&NsPurchaseOrder>) -> IonPurchaseOrderState {
+/// The planner's view of `po`.
+pub fn state_of(po: &IonPurchaseOrder) -> IonPurchaseOrderState {
     let date = |text: &Option<String>| text.as_deref().and_then(date_of);
     IonPurchaseOrderState {
         id: po.id,
@@ -62,7 +59,6 @@ pub fn state_of(po: &IonPurchaseOrder, ns: Option<&NsPurchaseOrder>) -> IonPurch
         supplier_id: po.supplier_id,
         description: po.description.clone(),
         ordered_at: date(&po.ordered_at),
-        need_date: ns.and_then(|p| p.due_date),
         attributes: attributes(&po.attributes),
         lines: po
             .lines

@@ -13,7 +13,6 @@ pub(super) fn plan_create(ctx: &Ctx<'_>, mapped: MappedStatus, plan: &mut PoPlan
         status: IonStatus::Draft,
         description: clean(&ns.memo),
         ordered_at: ns.tran_date,
-        need_date: ns.due_date,
         attributes,
     });
     let mut lines: Vec<&NsLine> = ns.lines.iter().collect();
@@ -70,7 +69,6 @@ mod tests {
             status,
             description,
             ordered_at,
-            need_date,
             attributes,
         } = &plan.changes[0]
         else {
@@ -80,7 +78,6 @@ mod tests {
         assert_eq!(*status, IonStatus::Draft);
         assert_eq!(description.as_deref(), Some("rush order"));
         assert_eq!(*ordered_at, NaiveDate::from_ymd_opt(2026, 1, 15));
-        assert_eq!(*need_date, NaiveDate::from_ymd_opt(2026, 2, 1));
         assert_eq!(attributes[ATTR_PO_NUMBER], json!("PO1042"));
         assert_eq!(attributes[ATTR_RECORD_ID], json!("4711"));
 

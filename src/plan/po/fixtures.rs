@@ -84,7 +84,6 @@ pub(super) fn ion_mirror(ns: &NsPurchaseOrder, status: IonStatus) -> IonPurchase
         supplier_id: Some(SUPPLIER),
         description: ns.memo.clone(),
         ordered_at: ns.tran_date,
-        need_date: ns.due_date,
         attributes: [
             (ATTR_PO_NUMBER.to_string(), ion_attr(json!(ns.tran_id))),
             (ATTR_RECORD_ID.to_string(), ion_attr(json!(ns.id as f64))),

@@ -40,10 +40,6 @@ pub(super) fn plan_header(ctx: &Ctx<'_>, ion: &IonPurchaseOrderState, plan: &mut
         ));
         fields.push(PoField::OrderedAt(ns.tran_date));
     }
-    if ns.due_date != ion.need_date {
-        notes.push(note("needDate", json!(ion.need_date), json!(ns.due_date)));
-        fields.push(PoField::NeedDate(ns.due_date));
-    }
     for (key, value) in ctx.po_attributes(plan) {
         let current = ion.attributes.get(&key).map(|a| &a.value);
         if !attrs::same_value(current, &value) {
@@ -164,29 +160,19 @@ mod tests {
         let link = link_for(&before);
         let mut after = before.clone();
         after.memo = Some("new memo".into());
+        // ION's PO has no need date to write: the due date alone changes nothing there.
         after.due_date = None;
         let plan = plan_linked(&after, &ion, &link);
         assert_eq!(
             plan.changes,
             vec![Change::UpdatePoHeader {
-                fields: vec![
-                    PoField::Description(Some("new memo".into())),
-                    PoField::NeedDate(None),
-                ],
-                notes: vec![
-                    FieldNote {
-                        field: "description".into(),
-                        ion: json!("rush order"),
-                        netsuite: json!("new memo"),
-                        ion_edit: false,
-                    },
-                    FieldNote {
-                        field: "needDate".into(),
-                        ion: json!("2026-02-01"),
-                        netsuite: Value::Null,
-                        ion_edit: false,
-                    },
-                ],
+                fields: vec![PoField::Description(Some("new memo".into()))],
+                notes: vec![FieldNote {
+                    field: "description".into(),
+                    ion: json!("rush order"),
+                    netsuite: json!("new memo"),
+                    ion_edit: false,
+                }],
             }]
         );
         assert!(plan.notes.is_empty());

@@ -64,8 +64,6 @@ pub enum PoField {
     Description(Option<String>),
     /// ← NetSuite `trandate`.
     OrderedAt(Option<NaiveDate>),
-    /// ← NetSuite `duedate`.
-    NeedDate(Option<NaiveDate>),
     Attribute {
         key: String,
         value: Value,
@@ -158,7 +156,6 @@ pub enum Change {
         status: IonStatus,
         description: Option<String>,
         ordered_at: Option<NaiveDate>,
-        need_date: Option<NaiveDate>,
         attributes: BTreeMap<String, Value>,
     },
     /// Write header fields that differ from NetSuite; `notes` name each overwritten ION value.
@@ -219,7 +216,6 @@ impl PoField {
             PoField::Supplier(_) => "supplier",
             PoField::Description(_) => "description",
             PoField::OrderedAt(_) => "orderedAt",
-            PoField::NeedDate(_) => "needDate",
             PoField::Attribute { key, .. } => key,
         }
     }

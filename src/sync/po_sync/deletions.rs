@@ -95,7 +95,7 @@ impl Engine {
             if ion_po.is_none() && link.is_none() {
                 continue;
             }
-            let state = ion_po.as_ref().map(|p| state_of(p, None));
+            let state = ion_po.as_ref().map(state_of);
             let plan = po::plan_delete(id, state.as_ref(), link.as_ref());
             log_plan(&plan);
             sum.deleted += 1;
@@ -122,7 +122,7 @@ impl Engine {
                             let reason = e.error.to_string();
                             let fallback = po::plan_delete_refused(
                                 id,
-                                &state_of(&fresh, None),
+                                &state_of(&fresh),
                                 link.as_ref(),
                                 &reason,
                             );

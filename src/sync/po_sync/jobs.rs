@@ -87,7 +87,7 @@ impl Engine {
                 .await
                 .with_context(|| format!("reading ION PO {}", l.ion_po_id))?;
         }
-        let state = ion_po.as_ref().map(|p| state_of(p, Some(ns)));
+        let state = ion_po.as_ref().map(state_of);
         let plan = po::plan_po(
             ns,
             state.as_ref(),
