@@ -154,9 +154,9 @@ impl Tour {
             format!("supplier \"{NEW_VENDOR}\" was created in ION, once"),
         );
         self.check(
-            problems
-                .iter()
-                .any(|p| p.kind == "missing_part" && p.message.contains(MISSING_PART)),
+            problems.iter().any(|p| {
+                p.kind == crate::store::ProblemKind::MissingPart && p.message.contains(MISSING_PART)
+            }),
             format!("the missing part {MISSING_PART} is an open problem (and a warning on stderr)"),
         );
         Some(po)
@@ -363,7 +363,9 @@ impl Tour {
             format!("the {MISSING_PART} line is in ION now (5 lines)"),
         );
         self.check(
-            !problems.iter().any(|p| p.kind == "missing_part"),
+            !problems
+                .iter()
+                .any(|p| p.kind == crate::store::ProblemKind::MissingPart),
             "the missing-part problem is resolved",
         );
         self.check(ion_po.status == "ORDERED", "ION PO is ORDERED again");

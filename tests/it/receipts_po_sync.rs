@@ -126,7 +126,7 @@ async fn receipt_problems_survive_the_po_sync_and_do_not_make_it_re_read_the_po(
         store
             .problems_of(ns_po)
             .unwrap()
-            .map(|p| p.problems.into_iter().map(|p| p.kind).collect())
+            .map(|p| p.problems.into_iter().map(|p| p.kind.to_string()).collect())
             .unwrap_or_default()
     };
     assert_eq!(kinds(&store), vec!["receipt_edited"]);

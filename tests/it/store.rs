@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 
 use chrono::Utc;
 use netsuite_ion_sync::store::{
-    BackfillProgress, Checkpoint, Cursor, PoCommit, PoLink, PoProblems, Problem, ReceiptKey,
-    ReceiptLink, ReceiptState, Store, StoreError, VendorLink,
+    BackfillProgress, Checkpoint, Cursor, Leg, PoCommit, PoLink, PoProblems, Problem, ProblemKind,
+    ReceiptKey, ReceiptLink, ReceiptState, Store, StoreError, VendorLink,
 };
 
 fn link(ns: i64, ion: i64) -> PoLink {
@@ -24,9 +24,9 @@ fn link(ns: i64, ion: i64) -> PoLink {
     }
 }
 
-fn problem(kind: &str) -> Problem {
+fn problem(kind: ProblemKind) -> Problem {
     Problem {
-        kind: kind.into(),
+        kind,
         subject: "item 42 (WIDGET-1)".into(),
         message: "no ION part WIDGET-1".into(),
         first_seen: Utc::now(),
@@ -152,7 +152,7 @@ fn one_commit_updates_link_index_problems_and_checkpoint_together() {
             problems: Some(PoProblems {
                 ns_po_id: 100,
                 tran_id: Some("PO100".into()),
-                problems: vec![problem("missing_part")],
+                problems: vec![problem(ProblemKind::MissingPart)],
             }),
             checkpoint: Some((Checkpoint::NetSuitePurchaseOrders, cursor.clone())),
             ..Default::default()
@@ -461,7 +461,7 @@ fn child_commit_forever() {
                 problems: Some(PoProblems {
                     ns_po_id: n,
                     tran_id: None,
-                    problems: vec![problem("missing_part")],
+                    problems: vec![problem(ProblemKind::MissingPart)],
                 }),
                 checkpoint: Some((
                     Checkpoint::NetSuitePurchaseOrders,
@@ -548,7 +548,7 @@ fn status_command_reads_the_store_and_the_running_daemons_snapshot() {
                 problems: Some(PoProblems {
                     ns_po_id: 100,
                     tran_id: Some("PO100".into()),
-                    problems: vec![problem("missing_part")],
+                    problems: vec![problem(ProblemKind::MissingPart)],
                 }),
                 checkpoint: Some((
                     Checkpoint::NetSuitePurchaseOrders,
@@ -650,4 +650,139 @@ fn links_finds_a_po_by_netsuite_id_tran_id_or_ion_id() {
     assert!(!found && text.contains("nothing linked"), "{text}");
     let (text, _) = netsuite_ion_sync::cli::render_links(&store, None).expect("render");
     assert!(text.contains("purchase orders (2):"), "{text}");
+}
+
+/// Copies a committed store fixture into a fresh folder (sled writes to what it opens).
+fn copy_fixture(name: &str, to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    for entry in walk(&from) {
+        let rel = entry.strip_prefix(&from).expect("inside the fixture");
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &dest).expect("copy");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read_dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.file_name().is_some_and(|n| n != "README.md") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A store written by the daemon before open problems were typed (`tests/fixtures/store-v1`,
+/// every problem kind it wrote) opens, reads every record, and keeps working: the problems come
+/// back typed with their leg and receipt, a rewrite stores the same names, and the old status
+/// snapshot still reads.
+#[test]
+fn a_store_written_before_typed_problems_opens_and_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_fixture("store-v1", dir.path());
+    let store = Store::open(dir.path()).expect("the old store opens");
+
+    let cp = store
+        .checkpoint(Checkpoint::NetSuitePurchaseOrders)
+        .unwrap()
+        .expect("PO checkpoint");
+    assert_eq!((cp.at.as_str(), cp.id), ("11/30/2026 1:05 am", 101));
+    assert_eq!(store.po_links().unwrap().len(), 2);
+    assert_eq!(store.po_link(101).unwrap().expect("link").line_map.len(), 2);
+    assert_eq!(store.vendor_links().unwrap()[0].ion_supplier_id, 61);
+    assert_eq!(store.receipt_links().unwrap().len(), 2);
+
+    let kinds = |po: i64| -> Vec<ProblemKind> {
+        let p = store.problems_of(po).unwrap().expect("problems");
+        p.problems.into_iter().map(|p| p.kind).collect()
+    };
+    assert_eq!(
+        kinds(101),
+        vec![
+            ProblemKind::MissingPart,
+            ProblemKind::AttributeValue,
+            ProblemKind::ReceiptEdited { receipt_id: 42 },
+            ProblemKind::ReceiptRejected { receipt_id: 43 },
+        ]
+    );
+    assert_eq!(
+        kinds(102),
+        vec![
+            ProblemKind::DeleteRefused,
+            ProblemKind::ApplyFailed,
+            ProblemKind::UnknownStatus,
+            ProblemKind::QuantityBelowReceived,
+            ProblemKind::PartChangeOnReceivedLine,
+            ProblemKind::CanceledLineOpen,
+            ProblemKind::DuplicateLine,
+            ProblemKind::LinkedPoMissing,
+        ]
+    );
+    assert_eq!(
+        kinds(103),
+        vec![
+            ProblemKind::ReceiptItemDeleted { receipt_id: 44 },
+            ProblemKind::ReceiptDeleted { receipt_id: 45 },
+            ProblemKind::ReceiptAboveExpected { receipt_id: 46 },
+            ProblemKind::ReceiptOpenLinesUnknown { receipt_id: 47 },
+        ]
+    );
+    for k in kinds(103) {
+        assert_eq!(k.leg(), Leg::Receipts, "{k}");
+    }
+    assert_eq!(ProblemKind::DeleteRefused.leg(), Leg::PurchaseOrders);
+
+    // Written back, the names are the ones the old daemon wrote: an older `status` reads them.
+    let old_json = std::fs::read_to_string(dir.path().join("status.json")).expect("snapshot");
+    let old: serde_json::Value = serde_json::from_str(&old_json).expect("old snapshot JSON");
+    let rewritten = store.problems_of(102).unwrap().expect("problems");
+    store.set_problems(&rewritten).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    let now = serde_json::to_value(store.status().unwrap().problems).expect("JSON");
+    assert_eq!(now, old["problems"], "problems store as they were written");
+
+    // The daemon's status snapshot of that version still reads.
+    let snapshot: netsuite_ion_sync::store::StatusReport =
+        serde_json::from_str(&old_json).expect("old snapshot reads");
+    assert_eq!(snapshot.problems.len(), 3);
+}
+
+/// Only receipt problems name a receipt (read from their subject); a problem of the PO sync
+/// whose subject happens to start the same way does not, and an unknown kind is kept by name.
+#[test]
+fn only_receipt_problems_name_a_receipt() {
+    let read = |kind: &str, subject: &str| -> ProblemKind {
+        let json = serde_json::json!({
+            "kind": kind, "subject": subject, "message": "",
+            "first_seen": "2026-01-01T00:00:00Z", "last_seen": "2026-01-01T00:00:00Z",
+            "attempts": 1,
+        });
+        serde_json::from_value::<Problem>(json)
+            .expect("problem")
+            .kind
+    };
+    assert_eq!(
+        read("receipt_edited", "ion receipt 42 item 7").receipt(),
+        Some(42)
+    );
+    assert_eq!(
+        read("receipt_deleted", "ion receipt 42 ").receipt(),
+        Some(42)
+    );
+    assert_eq!(read("missing_part", "ion receipt 42").receipt(), None);
+    let future = read("approval_blocked", "x");
+    assert_eq!(
+        future,
+        ProblemKind::Other {
+            name: "approval_blocked".into()
+        }
+    );
+    assert_eq!(future.leg(), Leg::PurchaseOrders);
 }

@@ -8,6 +8,7 @@ use crate::support::sync::*;
 use netsuite_ion_sync::plan::model::{AttrType, FieldMap};
 use netsuite_ion_sync::sandbox::ion::AttrScope;
 use netsuite_ion_sync::sandbox::netsuite::{LineSpec, PoSpec};
+use netsuite_ion_sync::store::ProblemKind;
 use netsuite_ion_sync::sync::CycleOptions;
 use serde_json::json;
 
@@ -207,7 +208,7 @@ async fn missing_part_is_a_problem_until_the_part_appears() {
         .problems_of(po)
         .unwrap()
         .expect("open problem");
-    assert_eq!(problems.problems[0].kind, "missing_part");
+    assert_eq!(problems.problems[0].kind, ProblemKind::MissingPart);
     assert!(problems.problems[0].message.contains("PRISM-9"));
     assert!(problems.problems[0].message.contains(&format!("PO{po}")));
 
@@ -357,7 +358,7 @@ async fn delete_removes_the_ion_po_or_cancels_when_something_was_received() {
     assert_eq!(lines[0]["status"], "RECEIVED");
     assert_eq!(lines[1]["status"], "CANCELED");
     let problems = store.problems_of(kept).unwrap().expect("warning kept");
-    assert_eq!(problems.problems[0].kind, "delete_refused");
+    assert_eq!(problems.problems[0].kind, ProblemKind::DeleteRefused);
 
     // The refused delete is not retried every cycle.
     tick(&s);
@@ -431,7 +432,7 @@ async fn one_bad_po_is_parked_and_does_not_stop_the_others() {
         .problems_of(bad)
         .unwrap()
         .expect("parked");
-    assert_eq!(problems.problems[0].kind, "apply_failed");
+    assert_eq!(problems.problems[0].kind, ProblemKind::ApplyFailed);
     assert!(
         problems.problems[0].message.contains("vendor"),
         "{:?}",

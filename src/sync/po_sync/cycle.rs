@@ -65,7 +65,7 @@ impl Engine {
             .filter(|p| {
                 p.problems
                     .iter()
-                    .any(|x| x.kind != "delete_refused" && !is_receipt_problem(x))
+                    .any(|x| x.kind != StoredKind::DeleteRefused && !is_receipt_problem(x))
             })
             .map(|p| p.ns_po_id)
             .collect();

@@ -32,6 +32,7 @@ use crate::netsuite::{DeletedCursor, DeletedPage, PoCursor, PoHeader};
 use crate::plan::hash::content_hash;
 use crate::plan::model::{NsPurchaseOrder, PoLink, Resolved, SupplierLookup};
 use crate::plan::po::{self, NoteLevel, PoPlan, ProblemKind};
+use crate::store::ProblemKind as StoredKind;
 use crate::store::{
     Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store, VendorLink,
 };
@@ -54,8 +55,6 @@ pub const LOOP_NAME: &str = "netsuite_purchase_orders";
 
 /// The [`CycleReport`] name of the scheduled full reconciliation ([`Engine::reconcile_all`]).
 pub const RECONCILE_LOOP_NAME: &str = "full_reconcile";
-/// Store problem kind of a PO whose apply failed (retried with backoff).
-pub const APPLY_FAILED: &str = "apply_failed";
 /// Extra re-read behind the checkpoint, on top of the configured overlap, because the cursor is
 /// NetSuite's local wall-clock text (SPEC §4, reference §3.7.4): at spring-forward, `checkpoint −
 /// overlap` can land in the skipped hour, which NetSuite reads as the hour *after* it — past
@@ -229,7 +228,10 @@ pub(super) fn tally(sum: &mut CycleSummary, results: Vec<Result<Outcome>>) -> Re
 /// When a failing PO may be retried: `poll × 2^(attempts−1)`, at most an hour after the last
 /// failure. `None` when the PO has no failure (re-planned every cycle).
 fn retry_due(problems: Option<&PoProblems>, poll: std::time::Duration) -> Option<DateTime<Utc>> {
-    let f = problems?.problems.iter().find(|p| p.kind == APPLY_FAILED)?;
+    let f = problems?
+        .problems
+        .iter()
+        .find(|p| p.kind == StoredKind::ApplyFailed)?;
     let factor = 1u32 << f.attempts.saturating_sub(1).min(16);
     let wait = poll.saturating_mul(factor).min(MAX_BACKOFF);
     // The first retry is always the next cycle: only repeated failures wait.

@@ -86,13 +86,15 @@ impl Engine {
         message: String,
     ) -> Result<()> {
         let now = Utc::now();
-        let prev = old
-            .as_ref()
-            .and_then(|p| p.problems.iter().find(|x| x.kind == APPLY_FAILED));
-        problems.retain(|p| p.kind != APPLY_FAILED && !is_receipt_problem(p));
+        let prev = old.as_ref().and_then(|p| {
+            p.problems
+                .iter()
+                .find(|x| x.kind == StoredKind::ApplyFailed)
+        });
+        problems.retain(|p| p.kind != StoredKind::ApplyFailed && !is_receipt_problem(p));
         let mut problems = self.with_receipt_problems(ns_id, problems)?;
         problems.push(Problem {
-            kind: APPLY_FAILED.into(),
+            kind: StoredKind::ApplyFailed,
             subject: "apply".into(),
             message,
             first_seen: prev.map_or(now, |p| p.first_seen),
@@ -113,17 +115,19 @@ impl Engine {
     }
 }
 
-fn kind_name(k: &ProblemKind) -> &'static str {
+/// The store's kind of a plan problem (the plan's own kind carries the details, which the
+/// store keeps in the problem's subject and message).
+fn stored_kind(k: &ProblemKind) -> StoredKind {
     match k {
-        ProblemKind::MissingPart { .. } => "missing_part",
-        ProblemKind::UnknownStatus { .. } => "unknown_status",
-        ProblemKind::QuantityBelowReceived { .. } => "quantity_below_received",
-        ProblemKind::PartChangeOnReceivedLine { .. } => "part_change_on_received_line",
-        ProblemKind::AttributeValue { .. } => "attribute_value",
-        ProblemKind::CanceledLineOpenInNetSuite { .. } => "canceled_line_open",
-        ProblemKind::DuplicateLine { .. } => "duplicate_line",
-        ProblemKind::LinkedPoMissing { .. } => "linked_po_missing",
-        ProblemKind::DeleteRefused { .. } => "delete_refused",
+        ProblemKind::MissingPart { .. } => StoredKind::MissingPart,
+        ProblemKind::UnknownStatus { .. } => StoredKind::UnknownStatus,
+        ProblemKind::QuantityBelowReceived { .. } => StoredKind::QuantityBelowReceived,
+        ProblemKind::PartChangeOnReceivedLine { .. } => StoredKind::PartChangeOnReceivedLine,
+        ProblemKind::AttributeValue { .. } => StoredKind::AttributeValue,
+        ProblemKind::CanceledLineOpenInNetSuite { .. } => StoredKind::CanceledLineOpen,
+        ProblemKind::DuplicateLine { .. } => StoredKind::DuplicateLine,
+        ProblemKind::LinkedPoMissing { .. } => StoredKind::LinkedPoMissing,
+        ProblemKind::DeleteRefused { .. } => StoredKind::DeleteRefused,
     }
 }
 
@@ -137,7 +141,7 @@ pub(super) fn to_store_problems(plan: &PoPlan, old: Option<&PoProblems>) -> Vec<
             let key = p.key();
             let prev = old.and_then(|o| o.problems.iter().find(|x| x.subject == key));
             Problem {
-                kind: kind_name(&p.kind).into(),
+                kind: stored_kind(&p.kind),
                 subject: key,
                 message: p.message.clone(),
                 first_seen: prev.map_or(now, |x| x.first_seen),

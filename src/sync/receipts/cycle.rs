@@ -7,14 +7,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::{debug, warn};
 
-use super::problems::problem_receipt;
-use super::{PAGE_SIZE, REFUSED, ReceiptSummary, ReceiptSync, ReceiptSyncError};
+use super::{PAGE_SIZE, ReceiptSummary, ReceiptSync, ReceiptSyncError};
 use crate::ion;
 use crate::plan::receipts::{
     IonReceiptItem, ItemReceiptPlan, LinkedLine, MirroredItem, NsOpenLine, ReceiptInputs,
     ReceiptPlan, plan_receipts, pos_needing_open_lines,
 };
-use crate::store::{Checkpoint, Cursor, ReceiptState, StoreError};
+use crate::store::{Checkpoint, Cursor, ProblemKind, ReceiptState, StoreError};
 
 impl ReceiptSync {
     pub(super) async fn cycle(
@@ -48,10 +47,12 @@ impl ReceiptSync {
         let refused_wait =
             chrono::TimeDelta::from_std(self.retry_refused_after).unwrap_or(chrono::TimeDelta::MAX);
         for p in self.store.all_problems()?.iter().flat_map(|p| &p.problems) {
-            let Some(receipt) = problem_receipt(p) else {
+            let Some(receipt) = p.kind.receipt() else {
                 continue;
             };
-            if p.kind == REFUSED && now.signed_duration_since(p.last_seen) < refused_wait {
+            if matches!(p.kind, ProblemKind::ReceiptRejected { .. })
+                && now.signed_duration_since(p.last_seen) < refused_wait
+            {
                 held.insert(receipt);
             } else {
                 reread.insert(receipt);

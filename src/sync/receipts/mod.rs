@@ -63,9 +63,6 @@ pub use problems::is_receipt_problem;
 /// The loop name in `status` and in cycle reports.
 pub const LOOP_NAME: &str = "ion_receipts";
 
-/// Problem kind of an itemReceipt NetSuite refused (retried every `retry_refused_after`).
-const REFUSED: &str = "receipt_rejected";
-
 /// Receipt items per page of the keyset poll.
 const PAGE_SIZE: usize = 200;
 

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::{REFUSED, ReceiptSync};
+use super::ReceiptSync;
 use crate::plan::receipts::{ItemReceiptPlan, ReceiptPlan, ReceiptProblem, ReceiptProblemKind};
-use crate::store::{PoProblems, Problem, ReceiptLink, ReceiptState, StoreError};
+use crate::store::{Leg, PoProblems, Problem, ProblemKind, ReceiptLink, ReceiptState, StoreError};
 
 impl ReceiptSync {
     /// Writes this cycle's receipt problems: for every receipt planned this cycle, its old
@@ -38,7 +38,7 @@ impl ReceiptSync {
                 warn!("{}", p.message);
                 continue;
             };
-            let (receipt_id, kind, detail) = describe(p);
+            let (kind, detail) = describe(p);
             let target = match &p.kind {
                 ReceiptProblemKind::QuantityChangedAfterMirroring { item_id, .. } => links
                     .iter()
@@ -62,8 +62,8 @@ impl ReceiptSync {
                 None => p.message.clone(),
             };
             fresh.entry(ns_po_id).or_default().push(Problem {
-                kind: kind.into(),
-                subject: format!("ion receipt {receipt_id} {detail}"),
+                subject: ProblemKind::receipt_subject(kind.receipt().unwrap_or_default(), &detail),
+                kind,
                 message,
                 first_seen: now,
                 last_seen: now,
@@ -72,8 +72,10 @@ impl ReceiptSync {
         }
         for (create, why) in rejected {
             fresh.entry(create.ns_po_id).or_default().push(Problem {
-                kind: REFUSED.into(),
-                subject: format!("ion receipt {} {}", create.receipt_id, create.external_id),
+                kind: ProblemKind::ReceiptRejected {
+                    receipt_id: create.receipt_id,
+                },
+                subject: ProblemKind::receipt_subject(create.receipt_id, &create.external_id),
                 message: format!(
                     "NetSuite refused item receipt {} for ION receipt {}: {why}; retried every cycle",
                     create.external_id, create.receipt_id
@@ -102,7 +104,10 @@ impl ReceiptSync {
             let before = record.problems.clone();
             let mut new_list: Vec<Problem> = Vec::new();
             for p in record.problems.drain(..) {
-                let ours = problem_receipt(&p).is_some_and(|r| planned_receipts.contains(&r));
+                let ours = p
+                    .kind
+                    .receipt()
+                    .is_some_and(|r| planned_receipts.contains(&r));
                 if !ours {
                     new_list.push(p);
                 }
@@ -122,14 +127,14 @@ impl ReceiptSync {
             }
             open += new_list
                 .iter()
-                .filter(|p| problem_receipt(p).is_some())
+                .filter(|p| p.kind.receipt().is_some())
                 .count();
             if new_list != before {
                 if record.tran_id.is_none() {
                     record.tran_id = self.store.po_link(po)?.map(|l| l.tran_id);
                 }
                 for p in before.iter().filter(|b| {
-                    problem_receipt(b).is_some()
+                    b.kind.receipt().is_some()
                         && !new_list
                             .iter()
                             .any(|n| n.kind == b.kind && n.subject == b.subject)
@@ -144,83 +149,56 @@ impl ReceiptSync {
     }
 }
 
-/// `(receipt id, problem kind, what it is about)` for the store's problem record.
-fn describe(p: &ReceiptProblem) -> (i64, &'static str, String) {
+/// The store's problem kind (which names the receipt) and what it is about.
+fn describe(p: &ReceiptProblem) -> (ProblemKind, String) {
     match &p.kind {
         ReceiptProblemKind::QuantityChangedAfterMirroring {
             receipt_id,
             item_id,
             ..
-        } => (*receipt_id, "receipt_edited", format!("item {item_id}")),
+        } => (
+            ProblemKind::ReceiptEdited {
+                receipt_id: *receipt_id,
+            },
+            format!("item {item_id}"),
+        ),
         ReceiptProblemKind::ItemDeletedAfterMirroring {
             receipt_id,
             item_id,
             ..
         } => (
-            *receipt_id,
-            "receipt_item_deleted",
+            ProblemKind::ReceiptItemDeleted {
+                receipt_id: *receipt_id,
+            },
             format!("item {item_id}"),
         ),
-        ReceiptProblemKind::ReceiptDeletedAfterMirroring { receipt_id } => {
-            (*receipt_id, "receipt_deleted", String::new())
-        }
+        ReceiptProblemKind::ReceiptDeletedAfterMirroring { receipt_id } => (
+            ProblemKind::ReceiptDeleted {
+                receipt_id: *receipt_id,
+            },
+            String::new(),
+        ),
         ReceiptProblemKind::QuantityAboveExpected {
             receipt_id,
             ns_line_id,
             ..
         } => (
-            *receipt_id,
-            "receipt_above_expected",
+            ProblemKind::ReceiptAboveExpected {
+                receipt_id: *receipt_id,
+            },
             format!("line {ns_line_id}"),
         ),
-        ReceiptProblemKind::OpenLinesUnknown { receipt_id } => {
-            (*receipt_id, "receipt_open_lines_unknown", String::new())
-        }
+        ReceiptProblemKind::OpenLinesUnknown { receipt_id } => (
+            ProblemKind::ReceiptOpenLinesUnknown {
+                receipt_id: *receipt_id,
+            },
+            String::new(),
+        ),
     }
 }
 
 /// Whether a stored problem belongs to the receipts leg (which alone resolves it); the PO sync
 /// keeps these when it records a PO's own problems.
 pub fn is_receipt_problem(p: &Problem) -> bool {
-    p.kind.starts_with("receipt_")
-}
-
-/// The ION receipt a stored problem is about, for receipt problems (subject
-/// `ion receipt <id> …`); `None` for problems of the PO sync.
-pub(super) fn problem_receipt(p: &Problem) -> Option<i64> {
-    if !is_receipt_problem(p) {
-        return None;
-    }
-    p.subject
-        .strip_prefix("ion receipt ")?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_receipt_problems_name_a_receipt() {
-        let p = |kind: &str, subject: &str| Problem {
-            kind: kind.into(),
-            subject: subject.into(),
-            message: String::new(),
-            first_seen: DateTime::<Utc>::MIN_UTC,
-            last_seen: DateTime::<Utc>::MIN_UTC,
-            attempts: 1,
-        };
-        assert_eq!(
-            problem_receipt(&p("receipt_edited", "ion receipt 42 item 7")),
-            Some(42)
-        );
-        assert_eq!(
-            problem_receipt(&p("receipt_deleted", "ion receipt 42 ")),
-            Some(42)
-        );
-        assert_eq!(problem_receipt(&p("missing_part", "ion receipt 42")), None);
-    }
+    p.kind.leg() == Leg::Receipts
 }

@@ -205,7 +205,7 @@ impl World {
             .map(|p| {
                 p.problems
                     .into_iter()
-                    .map(|p| (p.kind, p.message))
+                    .map(|p| (p.kind.to_string(), p.message))
                     .collect()
             })
             .unwrap_or_default()
