@@ -249,8 +249,9 @@ pub fn external_id_base(receipt_id: i64, ns_po_id: i64) -> String {
 }
 
 /// The batch number an `externalId` carries (`base` = 1, `base-2` = 2, …); `None` when it is
-/// not of this (receipt, PO).
-fn batch_of(external_id: &str, base: &str) -> Option<u32> {
+/// not of this (receipt, PO). The one parser of batch numbers: the planner numbers batches with
+/// it, and the receipts leg reads the batch of the item receipt it records.
+pub fn batch_of(external_id: &str, base: &str) -> Option<u32> {
     let rest = external_id.strip_prefix(base)?;
     if rest.is_empty() {
         return Some(1);
@@ -492,6 +493,14 @@ pub fn plan_receipts(inp: &ReceiptInputs<'_>) -> ReceiptPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_numbers_are_read_from_the_external_id() {
+        assert_eq!(batch_of("ion-receipt-7-9", "ion-receipt-7-9"), Some(1));
+        assert_eq!(batch_of("ion-receipt-7-9-3", "ion-receipt-7-9"), Some(3));
+        assert_eq!(batch_of("ion-receipt-7-99", "ion-receipt-7-9"), None);
+        assert_eq!(batch_of("ion-receipt-8-9", "ion-receipt-7-9"), None);
+    }
     use chrono::TimeZone;
     use serde_json::json;
 

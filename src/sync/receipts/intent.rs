@@ -6,7 +6,7 @@ use tracing::{debug, info, warn};
 
 use super::{CreatedReceipt, ReceiptSummary, ReceiptSync};
 use crate::netsuite;
-use crate::plan::receipts::{ItemReceiptPlan, external_id_base};
+use crate::plan::receipts::{ItemReceiptPlan, batch_of, external_id_base};
 use crate::store::{ReceiptKey, ReceiptLink, ReceiptState, StoreError};
 
 impl ReceiptSync {
@@ -95,7 +95,8 @@ impl ReceiptSync {
             .map(|l| l.tran_id)
             .unwrap_or_default();
         let base = external_id_base(plan.receipt_id, plan.ns_po_id);
-        let batch = batch_number(&plan.external_id, &base);
+        // The planner made the externalId from this base, so it always names a batch.
+        let batch = batch_of(&plan.external_id, &base).unwrap_or(1);
         let link = ReceiptLink {
             key: ReceiptKey {
                 ion_receipt_id: plan.receipt_id,
@@ -205,25 +206,5 @@ impl ReceiptSync {
             summary.created.push(done);
         }
         None
-    }
-}
-
-/// `base` → 1, `base-n` → n (as the planner numbers batches).
-fn batch_number(external_id: &str, base: &str) -> u32 {
-    external_id
-        .strip_prefix(base)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_numbers_follow_the_planner() {
-        assert_eq!(batch_number("ion-receipt-7-9", "ion-receipt-7-9"), 1);
-        assert_eq!(batch_number("ion-receipt-7-9-3", "ion-receipt-7-9"), 3);
     }
 }
