@@ -343,8 +343,9 @@ fn sync_command(config: &Config, po: Option<String>, dry_run: bool) -> ExitCode 
                     sum.ok()
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "receipts cycle failed");
-                    eprintln!("netsuite-ion-sync: receipts: {e}");
+                    let why = crate::telemetry::error_chain(&e);
+                    tracing::error!(error = %why, "receipts cycle failed");
+                    eprintln!("netsuite-ion-sync: receipts: {why}");
                     false
                 }
             },

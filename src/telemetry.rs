@@ -132,3 +132,16 @@ impl Write for StderrBelowStatus {
         std::io::stderr().lock().flush()
     }
 }
+
+/// An error with its causes, outermost first, joined by `: ` (what anyhow's `{:#}` prints), so
+/// a log line or an open problem says why, not only what failed.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

@@ -21,20 +21,16 @@ use crate::store::VendorLink;
 
 /// Why applying a plan stopped. The ION PO (when one exists by then) is named, so the warning
 /// and the open problem say which ION record is half-way.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{during} failed")]
 pub struct ApplyError {
     pub ion_po_id: Option<i64>,
     /// The change that failed, as `--dry-run` would print it.
     pub during: String,
+    #[source]
     pub error: ion::Error,
     /// True when ION refused to delete the PO (the caller falls back to canceling lines).
     pub delete_refused: bool,
-}
-
-impl std::fmt::Display for ApplyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} failed: {}", self.during, self.error)
-    }
 }
 
 /// The ION side after a plan was applied.
@@ -393,4 +389,32 @@ pub fn plain_create(plan: &PoPlan) -> Option<NewPurchaseOrder> {
         lines,
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// The failed change and ION's reason both reach the log line and the open problem: the
+    /// error keeps ION's error as its source instead of flattening it into text.
+    #[test]
+    fn an_apply_error_keeps_ions_reason_as_its_cause() {
+        let e = ApplyError {
+            ion_po_id: Some(9),
+            during: "set PO status DRAFT -> ORDERED".into(),
+            error: ion::Error::Conflict("row changed".into()),
+            delete_refused: false,
+        };
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("ION etag conflict: row changed"));
+        assert_eq!(
+            crate::telemetry::error_chain(&e),
+            "set PO status DRAFT -> ORDERED failed: ION etag conflict: row changed"
+        );
+        let wrapped = anyhow::Error::new(e).context("NetSuite PO PO1");
+        assert_eq!(
+            format!("{wrapped:#}"),
+            "NetSuite PO PO1: set PO status DRAFT -> ORDERED failed: ION etag conflict: row changed"
+        );
+    }
 }

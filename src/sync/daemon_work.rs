@@ -51,7 +51,7 @@ impl Work for SyncWork {
                 .receipts
                 .receipts_cycle(chrono::Utc::now(), false)
                 .await
-                .map_err(|e| anyhow::anyhow!("receipts cycle: {e}"))?;
+                .map_err(|e| anyhow::Error::new(e).context("receipts cycle"))?;
             Ok(sum.to_string())
         })
     }

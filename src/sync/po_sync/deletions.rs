@@ -137,7 +137,8 @@ impl Engine {
                     }
                 }
                 Err(e) => {
-                    warn!(tran_id = %tran, ion_po = ?e.ion_po_id, error = %e, "deleting ION PO failed");
+                    let why = error_chain(&e);
+                    warn!(tran_id = %tran, ion_po = ?e.ion_po_id, error = %why, "deleting ION PO failed");
                     sum.failed += 1;
                     self.park(
                         &tran,
@@ -145,7 +146,7 @@ impl Engine {
                         link.clone(),
                         self.store().problems_of(id)?,
                         Vec::new(),
-                        format!("delete: {e}"),
+                        format!("delete: {why}"),
                     )?;
                     continue;
                 }

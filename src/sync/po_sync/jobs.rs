@@ -113,10 +113,11 @@ impl Engine {
             }
             Err(e) => {
                 let ion_po_id = e.ion_po_id.or(before);
+                let why = error_chain(&e);
                 warn!(
                     tran_id = %ns.tran_id,
                     ion_po = ?ion_po_id,
-                    error = %e,
+                    error = %why,
                     "applying NetSuite PO to ION failed; parked as an open problem and retried later"
                 );
                 let link = ion_po_id.map(|id| PoLink {
@@ -133,7 +134,7 @@ impl Engine {
                         .unwrap_or_default(),
                 });
                 let message = format!(
-                    "NetSuite PO {} → ION PO {}: {e}",
+                    "NetSuite PO {} → ION PO {}: {why}",
                     ns.tran_id,
                     ion_po_id.map_or("(not created)".to_string(), |i| i.to_string())
                 );

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tracing::{debug, info, warn};
 
-use super::apply::{self, Applied, ApplyError};
+use super::apply::{self, Applied};
 use super::context::Context;
 use super::ion_read::{pick, state_of};
 use super::netsuite_read::{ReadCache, ReadPo, read_items, read_lines};
@@ -36,6 +36,7 @@ use crate::store::ProblemKind as StoredKind;
 use crate::store::{
     Checkpoint, Cursor, CycleReport, PoCommit, PoProblems, Problem, Store, VendorLink,
 };
+use crate::telemetry::error_chain;
 
 mod cycle;
 mod deletions;
@@ -251,11 +252,4 @@ fn record_id(p: &IonPurchaseOrder) -> Option<i64> {
             .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
             .map(|f| f as i64)
     })
-}
-
-/// Used by [`ApplyError`] consumers that only need the message.
-impl From<ApplyError> for anyhow::Error {
-    fn from(e: ApplyError) -> Self {
-        anyhow::anyhow!("{e}")
-    }
 }

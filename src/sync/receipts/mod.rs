@@ -70,11 +70,11 @@ const PAGE_SIZE: usize = 200;
 /// or stay as intents, and the cycle goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptSyncError {
-    #[error("ION: {0}")]
+    #[error("ION")]
     Ion(#[from] ion::Error),
-    #[error("NetSuite: {0}")]
+    #[error("NetSuite")]
     NetSuite(#[from] netsuite::Error),
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
 }
 
@@ -225,7 +225,10 @@ impl ReceiptSync {
         if !dry_run {
             let (ok, summary) = match &result {
                 Ok(s) => (s.ok(), s.to_string()),
-                Err(e) => (false, format!("cycle failed: {e}")),
+                Err(e) => (
+                    false,
+                    format!("cycle failed: {}", crate::telemetry::error_chain(e)),
+                ),
             };
             let report = CycleReport {
                 loop_name: LOOP_NAME.into(),
