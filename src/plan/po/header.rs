@@ -1,61 +1,49 @@
 //! The PO header: the fields NetSuite dictates that differ in ION.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
 use crate::plan::model::*;
 pub(super) fn plan_header(ctx: &Ctx<'_>, ion: &IonPurchaseOrderState, plan: &mut PoPlan) {
     let ns = ctx.ns;
-    let mut fields = Vec::new();
-    let mut notes = Vec::new();
-    let note = |field: &str, ion_v: Value, ns_v: Value| FieldNote {
-        field: field.to_string(),
-        ion: ion_v,
-        netsuite: ns_v,
-        ion_edit: ctx.ns_unchanged,
-    };
+    let mut diff = Diff::new(ctx.ns_unchanged);
 
     match &ctx.resolved.supplier {
         SupplierLookup::Existing(id) if ion.supplier_id == Some(*id) => {}
         SupplierLookup::Existing(_) | SupplierLookup::MustCreate { .. } => {
             let r = ctx.supplier(plan);
-            notes.push(note(
+            diff.set(
                 "supplier",
                 json!(ion.supplier_id),
                 json!(ns.vendor_name),
-            ));
-            fields.push(PoField::Supplier(r));
+                PoField::Supplier(r),
+            );
         }
     }
     let memo = clean(&ns.memo);
     if memo != clean(&ion.description) {
-        notes.push(note("description", json!(ion.description), json!(memo)));
-        fields.push(PoField::Description(memo));
+        // The note shows ION's text as it is, blanks included.
+        diff.set(
+            "description",
+            json!(ion.description),
+            json!(memo),
+            PoField::Description(memo),
+        );
     }
-    if ns.tran_date != ion.ordered_at {
-        notes.push(note(
-            "orderedAt",
-            json!(ion.ordered_at),
-            json!(ns.tran_date),
-        ));
-        fields.push(PoField::OrderedAt(ns.tran_date));
-    }
-    for (key, value) in ctx.po_attributes(plan) {
-        let current = ion.attributes.get(&key).map(|a| &a.value);
-        if !attrs::same_value(current, &value) {
-            notes.push(note(
-                &key,
-                current.cloned().unwrap_or(Value::Null),
-                value.clone(),
-            ));
-            fields.push(PoField::Attribute { key, value });
-        }
-    }
-    if fields.is_empty() {
+    diff.differs("orderedAt", &ion.ordered_at, &ns.tran_date, || {
+        PoField::OrderedAt(ns.tran_date)
+    });
+    diff.attributes(&ion.attributes, ctx.po_attributes(plan), |key, value| {
+        PoField::Attribute { key, value }
+    });
+    if diff.fields.is_empty() {
         return;
     }
-    note_overwrites(plan, &format!("ION PO {}", ion.id), &notes);
-    plan.changes.push(Change::UpdatePoHeader { fields, notes });
+    note_overwrites(plan, &format!("ION PO {}", ion.id), &diff.notes);
+    plan.changes.push(Change::UpdatePoHeader {
+        fields: diff.fields,
+        notes: diff.notes,
+    });
 }
 
 /// Info notes for the log: SPEC §3.1 wants every overwritten ION edit named.

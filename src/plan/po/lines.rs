@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
 use crate::plan::model::*;
@@ -155,14 +155,7 @@ fn line_update(
     plan: &mut PoPlan,
 ) -> Option<Change> {
     let ns = ctx.ns;
-    let mut fields = Vec::new();
-    let mut notes = Vec::new();
-    let note = |field: &str, ion_v: Value, ns_v: Value| FieldNote {
-        field: field.to_string(),
-        ion: ion_v,
-        netsuite: ns_v,
-        ion_edit: ctx.ns_unchanged,
-    };
+    let mut diff = Diff::new(ctx.ns_unchanged);
 
     match ctx.resolved.part_for(line.item_id) {
         None => ctx.missing_part(line, Some(il.id), plan),
@@ -182,8 +175,7 @@ fn line_update(
             );
         }
         Some(p) => {
-            notes.push(note("part", json!(il.part_id), json!(p)));
-            fields.push(LineField::Part(p));
+            diff.set("part", json!(il.part_id), json!(p), LineField::Part(p));
         }
     }
     if !same_amount(line.quantity, il.quantity) {
@@ -203,47 +195,51 @@ fn line_update(
                 message,
             );
         } else {
-            notes.push(note("quantity", json!(il.quantity), json!(line.quantity)));
-            fields.push(LineField::Quantity(line.quantity));
+            diff.set(
+                "quantity",
+                json!(il.quantity),
+                json!(line.quantity),
+                LineField::Quantity(line.quantity),
+            );
         }
     }
     if il.cost.is_none_or(|c| !same_amount(c, line.rate)) {
-        notes.push(note("cost", json!(il.cost), json!(line.rate)));
-        fields.push(LineField::Cost(line.rate));
+        diff.set(
+            "cost",
+            json!(il.cost),
+            json!(line.rate),
+            LineField::Cost(line.rate),
+        );
     }
     let memo = clean(&line.memo);
     if memo != clean(&il.description) {
-        notes.push(note("description", json!(il.description), json!(memo)));
-        fields.push(LineField::Description(memo));
+        diff.set(
+            "description",
+            json!(il.description),
+            json!(memo),
+            LineField::Description(memo),
+        );
     }
-    if line.expected_receipt_date != il.estimated_arrival_date {
-        notes.push(note(
-            "estimatedArrivalDate",
-            json!(il.estimated_arrival_date),
-            json!(line.expected_receipt_date),
-        ));
-        fields.push(LineField::EstimatedArrivalDate(line.expected_receipt_date));
-    }
-    for (key, value) in ctx.line_attributes(line, plan) {
-        let current = il.attributes.get(&key).map(|a: &IonAttribute| &a.value);
-        if !attrs::same_value(current, &value) {
-            notes.push(note(
-                &key,
-                current.cloned().unwrap_or(Value::Null),
-                value.clone(),
-            ));
-            fields.push(LineField::Attribute { key, value });
-        }
-    }
-    if fields.is_empty() {
+    diff.differs(
+        "estimatedArrivalDate",
+        &il.estimated_arrival_date,
+        &line.expected_receipt_date,
+        || LineField::EstimatedArrivalDate(line.expected_receipt_date),
+    );
+    diff.attributes(
+        &il.attributes,
+        ctx.line_attributes(line, plan),
+        |key, value| LineField::Attribute { key, value },
+    );
+    if diff.fields.is_empty() {
         return None;
     }
-    note_overwrites(plan, &format!("ION line {}", il.id), &notes);
+    note_overwrites(plan, &format!("ION line {}", il.id), &diff.notes);
     Some(Change::UpdateLine {
         ion_line_id: il.id,
         ns_line_id: line.line_id,
-        fields,
-        notes,
+        fields: diff.fields,
+        notes: diff.notes,
     })
 }
 

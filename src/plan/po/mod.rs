@@ -25,6 +25,7 @@ use crate::plan::status::{self, IonStatus, MappedStatus};
 mod create;
 mod ctx;
 mod delete;
+mod diff;
 #[cfg(test)]
 mod fixtures;
 mod header;
@@ -33,6 +34,7 @@ mod lines;
 use create::{cancel_reason, plan_create};
 use ctx::{Ctx, clean, ns_line_of};
 pub use delete::{plan_delete, plan_delete_refused};
+use diff::Diff;
 use header::{note_overwrites, plan_header};
 use lines::plan_lines;
 
