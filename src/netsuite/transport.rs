@@ -22,6 +22,7 @@ use super::auth::{CachedToken, SigningKey, TokenError, TokenResponse};
 use super::error::{ErrorBody, is_concurrency};
 use super::{Error, Result, Settings};
 use crate::retry::{Backoff, parse_retry_after};
+use crate::telemetry::error_chain;
 
 pub(crate) const TOKEN_PATH: &str = "/services/rest/auth/oauth2/v1/token";
 
@@ -395,6 +396,8 @@ fn classify(e: &reqwest::Error) -> Failure {
         Failure::NotSent(format!("connect failed: {}", error_chain(e)))
     } else {
         Failure::Broken {
+            // reqwest's Display hides the cause ("error sending request"); the chain says what
+            // happened.
             reason: error_chain(e),
             timed_out: e.is_timeout(),
         }
@@ -405,21 +408,11 @@ fn transport_error(method: &str, path: &str, e: &reqwest::Error) -> Error {
     Error::Transport {
         method: method.into(),
         path: path.into(),
+        // reqwest's Display hides the cause ("error sending request"); the chain says what
+        // happened.
         reason: error_chain(e),
         timed_out: e.is_timeout(),
     }
-}
-
-/// reqwest's Display hides the cause ("error sending request"); the chain says what happened.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn parse_retry(headers: &HeaderMap) -> Option<Duration> {
