@@ -38,7 +38,7 @@ impl ReceiptSync {
                 warn!("{}", p.message);
                 continue;
             };
-            let (kind, detail) = describe(p);
+            let (receipt_id, kind, detail) = describe(p);
             let target = match &p.kind {
                 ReceiptProblemKind::QuantityChangedAfterMirroring { item_id, .. } => links
                     .iter()
@@ -62,7 +62,7 @@ impl ReceiptSync {
                 None => p.message.clone(),
             };
             fresh.entry(ns_po_id).or_default().push(Problem {
-                subject: ProblemKind::receipt_subject(kind.receipt().unwrap_or_default(), &detail),
+                subject: ProblemKind::receipt_subject(receipt_id, &detail),
                 kind,
                 message,
                 first_seen: now,
@@ -149,14 +149,15 @@ impl ReceiptSync {
     }
 }
 
-/// The store's problem kind (which names the receipt) and what it is about.
-fn describe(p: &ReceiptProblem) -> (ProblemKind, String) {
+/// The receipt, the store's problem kind and what it is about.
+fn describe(p: &ReceiptProblem) -> (i64, ProblemKind, String) {
     match &p.kind {
         ReceiptProblemKind::QuantityChangedAfterMirroring {
             receipt_id,
             item_id,
             ..
         } => (
+            *receipt_id,
             ProblemKind::ReceiptEdited {
                 receipt_id: *receipt_id,
             },
@@ -167,12 +168,14 @@ fn describe(p: &ReceiptProblem) -> (ProblemKind, String) {
             item_id,
             ..
         } => (
+            *receipt_id,
             ProblemKind::ReceiptItemDeleted {
                 receipt_id: *receipt_id,
             },
             format!("item {item_id}"),
         ),
         ReceiptProblemKind::ReceiptDeletedAfterMirroring { receipt_id } => (
+            *receipt_id,
             ProblemKind::ReceiptDeleted {
                 receipt_id: *receipt_id,
             },
@@ -183,12 +186,14 @@ fn describe(p: &ReceiptProblem) -> (ProblemKind, String) {
             ns_line_id,
             ..
         } => (
+            *receipt_id,
             ProblemKind::ReceiptAboveExpected {
                 receipt_id: *receipt_id,
             },
             format!("line {ns_line_id}"),
         ),
         ReceiptProblemKind::OpenLinesUnknown { receipt_id } => (
+            *receipt_id,
             ProblemKind::ReceiptOpenLinesUnknown {
                 receipt_id: *receipt_id,
             },
