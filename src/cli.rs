@@ -634,7 +634,14 @@ pub fn render_links(store: &Store, query: Option<&str>) -> Result<(String, bool)
         if let Some(p) = store.problems_of(l.ns_po_id)? {
             let _ = writeln!(s, "  open problems:");
             for p in &p.problems {
-                let _ = writeln!(s, "    [{}] {}: {}", p.kind, p.subject, p.message);
+                let _ = writeln!(
+                    s,
+                    "    {} [{}] {}: {}",
+                    p.level().name().to_uppercase(),
+                    p.kind,
+                    p.subject,
+                    p.message
+                );
             }
         }
     }
@@ -701,7 +708,17 @@ pub fn render_status(r: &store::StatusReport, source: &str, path: &Path) -> Stri
         );
     }
     let count: usize = r.problems.iter().map(|p| p.problems.len()).sum();
-    let _ = writeln!(s, "open problems: {count}");
+    let errors = r
+        .problems
+        .iter()
+        .flat_map(|po| &po.problems)
+        .filter(|p| p.level() == store::Level::Error)
+        .count();
+    let _ = writeln!(
+        s,
+        "open problems: {count} ({errors} errors, {} warnings; errors first)",
+        count - errors
+    );
     for po in &r.problems {
         let name = po
             .tran_id
@@ -710,7 +727,8 @@ pub fn render_status(r: &store::StatusReport, source: &str, path: &Path) -> Stri
         for p in &po.problems {
             let _ = writeln!(
                 s,
-                "  {name} (id {}): [{}] {}: {} (since {}, {} attempts)",
+                "  {:<7} {name} (id {}): [{}] {}: {} (since {}, {} attempts)",
+                p.level().name().to_uppercase(),
                 po.ns_po_id,
                 p.kind,
                 p.subject,

@@ -20,7 +20,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use crate::plan::model::PoLink;
-pub use problems::{Leg, PoProblems, Problem, ProblemKind};
+pub use problems::{Leg, Level, PoProblems, Problem, ProblemKind, errors_first};
 
 #[path = "store_problems.rs"]
 mod problems;
@@ -722,7 +722,11 @@ impl Store {
                 .filter(|r| r.state == ReceiptState::Intended)
                 .count(),
             cycles,
-            problems: self.all_problems()?,
+            problems: {
+                let mut problems = self.all_problems()?;
+                errors_first(&mut problems);
+                problems
+            },
             backfill: self.backfill_progress()?,
         })
     }

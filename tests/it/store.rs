@@ -560,16 +560,45 @@ fn status_command_reads_the_store_and_the_running_daemons_snapshot() {
                 ..Default::default()
             })
             .expect("commit");
+        // A later PO with an error: listed before the earlier one that only waits.
+        store
+            .set_problems(&PoProblems {
+                ns_po_id: 200,
+                tran_id: Some("PO200".into()),
+                problems: vec![
+                    problem(ProblemKind::MissingPart),
+                    problem(ProblemKind::ApplyFailed),
+                ],
+            })
+            .expect("problems");
     }
-    let run = || {
-        Command::new(env!("CARGO_BIN_EXE_netsuite-ion-sync"))
-            .arg("--config")
-            .arg(&config)
-            .arg("status")
-            .output()
-            .expect("run status")
+    let run_with = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsuite-ion-sync"));
+        cmd.arg("--config").arg(&config).arg("status");
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().expect("run status")
     };
-    let out = run();
+    let out = run_with(true);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(report["problems"][0]["ns_po_id"], 200, "{report}");
+    assert_eq!(report["problems"][0]["problems"][0]["level"], "error");
+    assert_eq!(report["problems"][0]["problems"][1]["level"], "warning");
+    assert_eq!(report["problems"][1]["ns_po_id"], 100);
+    {
+        let store = Store::open(&state).expect("open");
+        store
+            .set_problems(&PoProblems {
+                ns_po_id: 200,
+                tran_id: None,
+                problems: vec![],
+            })
+            .expect("clear");
+    }
+    let run = || run_with(false);
+    let out = run_with(false);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
@@ -577,8 +606,14 @@ fn status_command_reads_the_store_and_the_running_daemons_snapshot() {
         "{text}"
     );
     assert!(text.contains("links: 1 purchase orders"), "{text}");
-    assert!(text.contains("open problems: 1"), "{text}");
-    assert!(text.contains("PO100 (id 100): [missing_part]"), "{text}");
+    assert!(
+        text.contains("open problems: 1 (0 errors, 1 warnings; errors first)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("WARNING PO100 (id 100): [missing_part]"),
+        "{text}"
+    );
 
     // While a daemon holds the store, status answers from its snapshot.
     let store = Store::open(&state).expect("hold");
@@ -745,8 +780,34 @@ fn a_store_written_before_typed_problems_opens_and_works() {
     store.set_problems(&rewritten).unwrap();
     drop(store);
     let store = Store::open(dir.path()).expect("reopen");
-    let now = serde_json::to_value(store.status().unwrap().problems).expect("JSON");
-    assert_eq!(now, old["problems"], "problems store as they were written");
+    let mut now = serde_json::to_value(store.status().unwrap().problems).expect("JSON");
+    // Each problem now also carries its level (older versions ignore the field); apart from it,
+    // the names and subjects are the ones the old daemon wrote.
+    for po in now.as_array_mut().expect("list") {
+        for p in po["problems"].as_array_mut().expect("problems") {
+            let level = p
+                .as_object_mut()
+                .and_then(|o| o.remove("level"))
+                .expect("a level");
+            assert!(level == "error" || level == "warning", "{level}");
+        }
+    }
+    let sorted = |v: &serde_json::Value| {
+        // `status` lists errors first; compare as sets.
+        let mut pos = v.as_array().cloned().unwrap_or_default();
+        pos.sort_by_key(|po| po["ns_po_id"].as_i64());
+        for po in &mut pos {
+            if let Some(list) = po["problems"].as_array_mut() {
+                list.sort_by_key(|p| p["kind"].as_str().map(str::to_string));
+            }
+        }
+        pos
+    };
+    assert_eq!(
+        sorted(&now),
+        sorted(&old["problems"]),
+        "problems store as they were written"
+    );
 
     // The daemon's status snapshot of that version still reads.
     let snapshot: netsuite_ion_sync::store::StatusReport =
@@ -781,8 +842,10 @@ fn only_receipt_problems_name_a_receipt() {
     assert_eq!(
         future,
         ProblemKind::Other {
-            name: "approval_blocked".into()
+            name: "approval_blocked".into(),
+            level: None
         }
     );
     assert_eq!(future.leg(), Leg::PurchaseOrders);
+    assert_eq!(future.level(), netsuite_ion_sync::store::Level::Warning);
 }
