@@ -9,6 +9,7 @@
 //! - [`plan`]: the pure core: which changes are due, from data alone (no I/O, no clock).
 //! - [`sync`]: the I/O around the plan: polls both sides, applies plans, records outcomes.
 //! - [`retry`]: the backoff policy both clients share.
+//! - [`http_body`]: the size cap on every response body both clients read.
 //! - `sandbox`: faithful NetSuite and ION simulators (tests, benchmarks, the `sandbox` command);
 //!   `tour`: the `sandbox` command's scripted tour against them. Both only with the `sandbox`
 //!   feature (default).
@@ -23,6 +24,7 @@ pub mod clients;
 pub mod config;
 pub mod daemon;
 pub mod doctor;
+pub mod http_body;
 pub mod ion;
 pub mod netsuite;
 pub mod plan;

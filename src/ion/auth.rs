@@ -4,6 +4,7 @@
 //! would double the round trips. The token is reused until shortly before `expires_in` runs out;
 //! a 401 anyway (revoked, clock skew) invalidates it and the transport fetches one more.
 
+use crate::http_body::{BodyError, MAX_BODY_BYTES, read_capped};
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -110,10 +111,13 @@ impl TokenSource {
             .await
             .map_err(|e| self.fetch_error(e))?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(super::transport::transport_error)?;
+        let body = match read_capped(response, MAX_BODY_BYTES).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(BodyError::Read(e)) => return Err(super::transport::transport_error(e)),
+            Err(e @ BodyError::TooLarge { .. }) => {
+                return Err(Error::Decode(format!("token endpoint: {e}")));
+            }
+        };
         if status.is_client_error() && status.as_u16() != 429 {
             // 400/401 from Keycloak: wrong id or secret. Keycloak's body names the error
             // (`invalid_client`) and never echoes the secret.

@@ -238,6 +238,9 @@ pub(crate) async fn collect_pages<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, Error> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
+    // A cursor ION gave before means the pages loop: stop with an error rather than read for
+    // ever (or act on a partial list).
+    let mut seen = std::collections::HashSet::new();
     loop {
         variables.insert("first".into(), LOOKUP_PAGE.into());
         variables.insert("after".into(), after.clone().into());
@@ -249,7 +252,14 @@ pub(crate) async fn collect_pages<T: serde::de::DeserializeOwned>(
             .ok_or_else(|| Error::Decode(format!("{operation}: no `{field}` in data")))?;
         out.extend(conn.edges.into_iter().filter_map(|e| e.node));
         match (conn.page_info.has_next_page, conn.page_info.end_cursor) {
-            (true, Some(cursor)) if after.as_deref() != Some(cursor.as_str()) => {
+            (true, Some(cursor)) => {
+                if !seen.insert(cursor.clone()) {
+                    return Err(Error::Decode(format!(
+                        "{operation}: ION's `{field}` pages loop (cursor {cursor:?} came back \
+                         after {} items); nothing from this answer is used",
+                        out.len()
+                    )));
+                }
                 after = Some(cursor)
             }
             _ => return Ok(out),

@@ -119,6 +119,14 @@ impl Client {
                 id: i.id,
             })
             .unwrap_or_else(|| cursor.clone());
+        // Every item of a page is strictly after the cursor we sent; a page that ends where it
+        // started repeats rows, and following it would read the same page for ever.
+        if !items.is_empty() && next == *cursor {
+            return Err(Error::Decode(format!(
+                "receiptItems: the page after {cursor:?} ends at the same position (its items \
+                 repeat the previous page)"
+            )));
+        }
         Ok(ReceiptItemsPage {
             has_more: conn.page_info.has_next_page && !items.is_empty(),
             items,

@@ -7,6 +7,7 @@
 //! the failure proves nothing reached ION (connect error, 429), and otherwise handed to the sync,
 //! which looks the row up by its NetSuite id before creating again.
 
+use crate::http_body::{BodyError, MAX_BODY_BYTES, read_capped};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -161,7 +162,20 @@ impl Transport {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok()),
                 );
-                let text = response.text().await.map_err(transport_error)?;
+                let bytes = match read_capped(response, MAX_BODY_BYTES).await {
+                    Ok(bytes) => bytes,
+                    Err(BodyError::Read(e)) => return Err(transport_error(e)),
+                    Err(e @ BodyError::TooLarge { .. }) => {
+                        return Err(Error::Decode(format!("{operation}: {e}")));
+                    }
+                };
+                // JSON is UTF-8; anything else is a broken answer, not text to guess at.
+                let text = String::from_utf8(bytes).map_err(|e| {
+                    Error::Decode(format!(
+                        "{operation}: the answer is not UTF-8 (invalid byte at {})",
+                        e.utf8_error().valid_up_to()
+                    ))
+                })?;
                 Ok::<_, Error>((status, retry_after, text))
             })
             .await;

@@ -9,6 +9,7 @@
 //! it provably did not reach NetSuite (connect error, 429, 401); otherwise the caller gets
 //! [`Error::OutcomeUnknown`].
 
+use crate::http_body::{BodyError, MAX_BODY_BYTES, read_capped};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -173,10 +174,16 @@ impl Transport {
             .map_err(|e| transport_error("POST", TOKEN_PATH, &e))?;
         let status = res.status();
         span.record("status", status.as_u16());
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| transport_error("POST", TOKEN_PATH, &e))?;
+        let body = match read_capped(res, MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(BodyError::Read(e)) => return Err(transport_error("POST", TOKEN_PATH, &e)),
+            Err(e @ BodyError::TooLarge { .. }) => {
+                return Err(Error::Decode {
+                    context: "token endpoint".into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         if status.is_success() {
             let t: TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Decode {
@@ -365,11 +372,14 @@ impl Transport {
         let status = res.status();
         span.record("status", status.as_u16());
         let headers = res.headers().clone();
-        let body = res.bytes().await;
+        let body = read_capped(res, MAX_BODY_BYTES).await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         let body = match body {
-            Ok(b) => b.to_vec(),
-            Err(e) => {
+            Ok(b) => b,
+            Err(e @ BodyError::TooLarge { .. }) => {
+                return Err((Failure::Decode(e.to_string()), generation));
+            }
+            Err(BodyError::Read(e)) => {
                 return Err((
                     Failure::Broken {
                         reason: format!("reading the response failed: {}", error_chain(&e)),

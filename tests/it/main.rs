@@ -11,6 +11,7 @@ mod architecture;
 mod config;
 mod daemon_run;
 mod doctor;
+mod hostile;
 mod ion_client;
 mod ion_receipts;
 mod ion_rules;

@@ -55,6 +55,10 @@ pub struct SimConfig {
     /// `Some(t)`: the simulated clock starts at `t` and only moves when told to (deterministic
     /// tests). `None`: it follows the wall clock plus whatever was advanced (`sandbox`).
     pub start_time: Option<DateTime<Utc>>,
+    /// The base URL clients use when a reverse proxy stands in front of the simulator (tests
+    /// of hostile answers): the JWT `aud` must be *that* token URL, as NetSuite requires the
+    /// token endpoint the client addressed. `None`: the simulator's own address.
+    pub public_url: Option<Url>,
 }
 
 impl Default for SimConfig {
@@ -67,6 +71,7 @@ impl Default for SimConfig {
             client_id: "sim-client-id-0123456789abcdef".into(),
             account_id: "1234567_SB1".into(),
             start_time: None,
+            public_url: None,
         }
     }
 }
@@ -157,7 +162,10 @@ impl NetSuiteSim {
             None => Clock::Wall(chrono::Duration::zero()),
         };
         let shared = Arc::new(Shared {
-            token_url: format!("{}services/rest/auth/oauth2/v1/token", base_url),
+            token_url: format!(
+                "{}services/rest/auth/oauth2/v1/token",
+                config.public_url.as_ref().unwrap_or(&base_url)
+            ),
             base_url,
             clock: Mutex::new(clock),
             db: Mutex::new(db),

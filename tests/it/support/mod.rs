@@ -3,6 +3,7 @@
 //! too); this adds what only tests need: the fixture key pair, a fixed clock start, clients
 //! with test timeouts, and helpers to put data in and read it back.
 
+pub mod hostile;
 pub mod ion;
 pub mod log_signal;
 pub mod netsuite;

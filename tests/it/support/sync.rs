@@ -87,6 +87,31 @@ impl Sims {
         )
     }
 
+    /// [`Sims::engine`] with NetSuite's API and ION's GraphQL endpoint reached through other
+    /// base URLs (a hostile proxy in front of the simulators); tokens still come from the
+    /// simulators themselves.
+    pub fn engine_via(
+        &self,
+        store: &Path,
+        settings: SyncSettings,
+        netsuite: Option<&url::Url>,
+        ion: Option<&url::Url>,
+    ) -> Engine {
+        let store = Store::open(store).expect("store opens");
+        let mut ns = self.ns_test_settings();
+        let mut io = self.ion_test_settings();
+        if let Some(url) = netsuite {
+            ns.base_url = url.clone();
+        }
+        if let Some(url) = ion {
+            io.api_url = url.clone();
+        }
+        Engine::new(
+            self.context(ns, io, Arc::new(store), settings)
+                .expect("context"),
+        )
+    }
+
     /// A TOML config pointing the real binary at these simulators (for child processes).
     pub fn write_config(&self, dir: &Path) -> std::path::PathBuf {
         std::fs::write(
